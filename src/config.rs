@@ -1,1 +1,279 @@
-//! TODO
+//! The project configuration (`wasnaker.toml`).
+//!
+//! Two phases, like every serious config loader: serde reads the raw file
+//! (`deny_unknown_fields`, so a misspelt key is an error naming the key and
+//! the file), then [`Config::validate`] checks the values and reports *all*
+//! problems at once. Relative paths are relative to the config file's folder.
+//! This module never touches storage: it only says where things are.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default config file name, looked up in the current directory.
+pub const DEFAULT_FILE: &str = "wasnaker.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path} has {} problem(s):\n{}", problems.len(), problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { path: PathBuf, problems: Vec<String> },
+}
+
+/// The raw file, as serde reads it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    locations: Option<RawLocations>,
+    pseudonymisation: Option<RawPseudonymisation>,
+    ingest: Option<RawIngest>,
+    report: Option<RawReport>,
+    signing: Option<RawSigning>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocations {
+    landing: Option<String>,
+    lake: Option<String>,
+    publish: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPseudonymisation {
+    key_file: Option<String>,
+    key_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIngest {
+    late_after_hours: Option<i64>,
+    work_dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    queries_dir: Option<String>,
+    sla_days: Option<i64>,
+    workers_per_inspector: Option<i64>,
+    companies_per_inspector_year: Option<i64>,
+    allow_stale_snapshot: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSigning {
+    key_file: Option<String>,
+}
+
+/// Where the pseudonymisation key comes from. The key itself is never kept
+/// in the config struct, so a `Debug` print of the config cannot leak it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    File(PathBuf),
+    Env(String),
+}
+
+impl fmt::Display for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::File(p) => write!(f, "file {}", p.display()),
+            KeySource::Env(v) => write!(f, "environment variable {v}"),
+        }
+    }
+}
+
+/// Report parameters with the defaults of `report.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSettings {
+    pub queries_dir: PathBuf,
+    pub sla_days: i64,
+    pub workers_per_inspector: i64,
+    pub companies_per_inspector_year: i64,
+    pub allow_stale_snapshot: bool,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (or the folder it pretends to be in).
+    pub path: PathBuf,
+    /// Landing location (URL or path), as written after resolving relative paths.
+    pub landing: String,
+    pub lake: String,
+    pub publish: String,
+    pub pseudonym_key: KeySource,
+    pub late_after_hours: i64,
+    /// Local scratch folder for ingest spill files; `None` = system temp dir.
+    pub work_dir: Option<PathBuf>,
+    pub report: ReportSettings,
+    /// OpenSSH ed25519 private key used to sign bundles.
+    pub signing_key: Option<PathBuf>,
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parse and validate config text as if it were the file at `path`.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        Self::validate(raw, path)
+    }
+
+    fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut problems = Vec::new();
+        let loc = raw.locations.unwrap_or(RawLocations { landing: None, lake: None, publish: None });
+        let location = |v: Option<String>, key: &str, default: &str, problems: &mut Vec<String>| {
+            let v = v.unwrap_or_else(|| default.to_string());
+            if v.trim().is_empty() {
+                problems.push(format!("locations.{key} is empty: give a path or a URL (file://, s3://, gs://, az://, http(s)://)"));
+            }
+            resolve_location(&v, &base)
+        };
+        let landing = location(loc.landing, "landing", "wasnaker-data/landing", &mut problems);
+        let lake = location(loc.lake, "lake", "wasnaker-data/lake", &mut problems);
+        let publish = location(loc.publish, "publish", "wasnaker-data/publish", &mut problems);
+        if landing == lake || lake == publish || landing == publish {
+            problems.push("locations.landing, locations.lake and locations.publish must be three different places".into());
+        }
+
+        let pseudonym_key = match raw.pseudonymisation {
+            Some(RawPseudonymisation { key_file: Some(_), key_env: Some(_) }) => {
+                problems.push("pseudonymisation: set key_file or key_env, not both".into());
+                KeySource::Env(String::new())
+            }
+            Some(RawPseudonymisation { key_file: Some(f), key_env: None }) => KeySource::File(base.join(f)),
+            Some(RawPseudonymisation { key_file: None, key_env: Some(v) }) => {
+                if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    problems.push(format!("pseudonymisation.key_env = {v:?} is not an environment variable name (letters, digits, _)"));
+                }
+                KeySource::Env(v)
+            }
+            _ => KeySource::Env("WASNAKER_PSEUDONYM_KEY".into()),
+        };
+
+        let ingest = raw.ingest.unwrap_or(RawIngest { late_after_hours: None, work_dir: None });
+        let late_after_hours = ingest.late_after_hours.unwrap_or(36);
+        if !(0..=24 * 60).contains(&late_after_hours) {
+            problems.push(format!("ingest.late_after_hours = {late_after_hours}: expected 0 to 1440 hours (default 36)"));
+        }
+
+        let r = raw.report.unwrap_or(RawReport {
+            queries_dir: None,
+            sla_days: None,
+            workers_per_inspector: None,
+            companies_per_inspector_year: None,
+            allow_stale_snapshot: None,
+        });
+        let positive = |v: Option<i64>, key: &str, default: i64, problems: &mut Vec<String>| {
+            let v = v.unwrap_or(default);
+            if v <= 0 {
+                problems.push(format!("report.{key} = {v}: must be a positive whole number (default {default})"));
+            }
+            v
+        };
+        let report = ReportSettings {
+            queries_dir: base.join(r.queries_dir.unwrap_or_else(|| "queries".into())),
+            sla_days: positive(r.sla_days, "sla_days", 30, &mut problems),
+            workers_per_inspector: positive(r.workers_per_inspector, "workers_per_inspector", 20_000, &mut problems),
+            companies_per_inspector_year: positive(r.companies_per_inspector_year, "companies_per_inspector_year", 60, &mut problems),
+            allow_stale_snapshot: r.allow_stale_snapshot.unwrap_or(false),
+        };
+
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid { path: path.to_path_buf(), problems });
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            landing,
+            lake,
+            publish,
+            pseudonym_key,
+            late_after_hours,
+            work_dir: ingest.work_dir.map(|w| base.join(w)),
+            report,
+            signing_key: raw.signing.and_then(|s| s.key_file).map(|k| base.join(k)),
+        })
+    }
+}
+
+/// A location with a URL scheme stays as written; a plain path is made
+/// absolute against the config file's folder.
+fn resolve_location(v: &str, base: &Path) -> String {
+    if has_scheme(v) {
+        v.to_string()
+    } else {
+        let p = base.join(v);
+        let p = std::path::absolute(&p).unwrap_or(p);
+        p.to_string_lossy().into_owned()
+    }
+}
+
+/// `s3://…`, `file:///…`: a scheme of two or more letters (so `C:\` is a path).
+pub fn has_scheme(v: &str) -> bool {
+    match v.split_once("://") {
+        Some((scheme, _)) => scheme.len() >= 2 && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let err = Config::from_toml("[locations]\nlandnig = \"x\"\n", Path::new("/etc/w.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("/etc/w.toml"), "{msg}");
+        assert!(msg.contains("landnig"), "{msg}");
+    }
+
+    #[test]
+    fn all_problems_at_once() {
+        let err = Config::from_toml(
+            "[report]\nsla_days = 0\nworkers_per_inspector = -1\n[ingest]\nlate_after_hours = -5\n",
+            Path::new("w.toml"),
+        )
+        .unwrap_err();
+        match err {
+            ConfigError::Invalid { problems, .. } => assert_eq!(problems.len(), 3, "{problems:?}"),
+            other => panic!("expected Invalid, got {other}"),
+        }
+    }
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let c = Config::from_toml("", Path::new("/srv/w/wasnaker.toml")).unwrap();
+        assert_eq!(c.landing, "/srv/w/wasnaker-data/landing");
+        assert_eq!(c.report.sla_days, 30);
+        assert_eq!(c.report.workers_per_inspector, 20_000);
+        assert_eq!(c.report.companies_per_inspector_year, 60);
+        assert_eq!(c.late_after_hours, 36);
+        assert_eq!(c.pseudonym_key, KeySource::Env("WASNAKER_PSEUDONYM_KEY".into()));
+        let s3 = Config::from_toml("[locations]\nlake = \"s3://bucket/lake\"\n", Path::new("/srv/w.toml")).unwrap();
+        assert_eq!(s3.lake, "s3://bucket/lake");
+    }
+}

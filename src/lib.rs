@@ -13,3 +13,4 @@ pub mod ingest;
 pub mod lake;
 pub mod query;
 pub mod storage;
+pub mod cli;

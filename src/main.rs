@@ -1,1 +1,13 @@
-fn main() {}
+//! The `wasnaker` binary: parse arguments, run, print the error chain.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match wasnaker::cli::main() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

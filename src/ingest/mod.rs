@@ -1,1 +1,509 @@
-//! TODO
+//! Nightly ingest: landing folders → validated, pseudonymised lake files.
+//!
+//! For each system, every night folder with a `_DONE` whose delivery has not
+//! been seen is ingested, in date order: all contract files are read and
+//! checked, bad rows go to quarantine, and only when every file of the night
+//! succeeded are the files uploaded and the ledger entry committed — so a
+//! night becomes visible entirely or not at all, and a crash at any moment
+//! leaves the lake as it was (a retry rewrites the same invisible files).
+//! A broken delivery is recorded as rejected and changes nothing else.
+//!
+//! Paths are built only from the contract's file names and from night dates
+//! this module formats itself: never from a name found in `_DONE` or in a
+//! listing. Nothing outside `<landing>/<system>/<date>/` is read.
+
+pub mod batch;
+pub mod done;
+pub mod file;
+pub mod pseudonym;
+pub mod validate;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use crate::clock::{Clock, jakarta_midnight};
+use crate::config::Config;
+use crate::contract::{Kind, System};
+use crate::lake::ledger::{DeliveryStatus, FileEntry, Ledger, LedgerEntry, LedgerError, NightRef, Rejection, LEDGER_FORMAT};
+use crate::lake::{self, LakeError};
+use crate::storage::{Location, StorageError};
+use file::{FileFailure, FileOutput, FileTask, SnapshotState};
+use pseudonym::{KeyError, Pseudonymiser};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("scratch folder {path}: {source}")]
+    Scratch {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("ingest worker stopped unexpectedly: {0}")]
+    Worker(String),
+}
+
+/// Which nights to consider and whether to write.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub dry_run: bool,
+}
+
+impl IngestOptions {
+    fn admits(&self, d: NaiveDate) -> bool {
+        self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t)
+    }
+}
+
+/// What the plan says about a night folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A new delivery: ingest it as this version.
+    Ingest { version: u32 },
+    /// This exact delivery (same `_DONE`) was seen before.
+    Seen { version: u32, status: DeliveryStatus },
+    /// Folder without `_DONE`: still being written.
+    Waiting,
+    /// No complete delivery this long after the night ended.
+    Late { hours: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedNight {
+    pub system: System,
+    pub night: NaiveDate,
+    pub action: Action,
+    done: Option<bytes::Bytes>,
+}
+
+/// What a run will do, computed before it does anything.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub nights: Vec<PlannedNight>,
+    /// Folders under a system that are not `YYYY-MM-DD` (ignored).
+    pub ignored_folders: Vec<String>,
+}
+
+impl Plan {
+    pub fn to_ingest(&self) -> usize {
+        self.nights.iter().filter(|n| matches!(n.action, Action::Ingest { .. })).count()
+    }
+}
+
+/// The outcome of one delivery processed by this run.
+#[derive(Debug, Clone)]
+pub struct NightResult {
+    pub system: System,
+    pub night: NaiveDate,
+    pub version: u32,
+    pub outcome: NightOutcome,
+}
+
+#[derive(Debug, Clone)]
+pub enum NightOutcome {
+    Ingested { files: Vec<FileEntry>, ignored_files: Vec<String> },
+    Rejected(Rejection),
+    /// The landing or scratch space failed; nothing was recorded; the next run retries.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub plan: Plan,
+    pub results: Vec<NightResult>,
+    pub pseudonym_key_id: Option<String>,
+}
+
+impl IngestReport {
+    pub fn rejected(&self) -> usize {
+        self.results.iter().filter(|r| matches!(r.outcome, NightOutcome::Rejected(_))).count()
+    }
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|r| matches!(r.outcome, NightOutcome::Failed(_))).count()
+    }
+    pub fn ingested(&self) -> usize {
+        self.results.iter().filter(|r| matches!(r.outcome, NightOutcome::Ingested { .. })).count()
+    }
+}
+
+/// Progress callbacks (a terminal bar, or nothing).
+pub trait Progress: Send + Sync {
+    fn start(&self, _total: usize) {}
+    fn night(&self, _system: System, _night: NaiveDate) {}
+    fn done(&self) {}
+}
+
+/// No progress display.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Compute what a run would do, without writing anything.
+pub async fn plan(
+    landing: &Location,
+    ledger: &Ledger,
+    clock: &dyn Clock,
+    late_after_hours: i64,
+    opts: &IngestOptions,
+) -> Result<Plan, IngestError> {
+    let mut plan = Plan::default();
+    let now = clock.now();
+    for system in System::ALL {
+        let mut folders: BTreeSet<NaiveDate> = BTreeSet::new();
+        for name in landing.list_dirs(system.name()).await? {
+            match NaiveDate::parse_from_str(&name, "%Y-%m-%d") {
+                Ok(d) if d.format("%Y-%m-%d").to_string() == name => {
+                    folders.insert(d);
+                }
+                _ => plan.ignored_folders.push(format!("{system}/{}", file::truncate(&name, 40))),
+            }
+        }
+        let mut complete: BTreeSet<NaiveDate> = BTreeSet::new();
+        for night in folders.iter().copied().filter(|d| opts.admits(*d)) {
+            let done = landing.get_opt(&format!("{system}/{night}/_DONE")).await?;
+            let action = match &done {
+                None => Action::Waiting,
+                Some(bytes) => {
+                    complete.insert(night);
+                    let sha = hex::encode(Sha256::digest(bytes));
+                    match ledger.find_done(system, night, &sha) {
+                        Some(e) => Action::Seen { version: e.version, status: e.status },
+                        None => Action::Ingest { version: ledger.next_version(system, night) },
+                    }
+                }
+            };
+            plan.nights.push(PlannedNight { system, night, action, done });
+        }
+        // Late nights: from the first night ever seen to the last whose deadline passed.
+        let first = ledger.nights(system).chain(folders.iter().copied()).min();
+        if let Some(first) = first {
+            let mut d = first;
+            loop {
+                let deadline = jakarta_midnight(d + Duration::days(1)) + Duration::hours(late_after_hours);
+                if deadline > now {
+                    break;
+                }
+                let delivered = ledger.deliveries(system, d).iter().any(|_| true) || complete.contains(&d);
+                if !delivered && opts.admits(d) {
+                    let hours = (now - jakarta_midnight(d + Duration::days(1))).num_hours();
+                    match plan.nights.iter_mut().find(|n| n.system == system && n.night == d) {
+                        Some(n) => n.action = Action::Late { hours },
+                        None => plan.nights.push(PlannedNight { system, night: d, action: Action::Late { hours }, done: None }),
+                    }
+                }
+                d += Duration::days(1);
+            }
+        }
+    }
+    plan.nights.sort_by_key(|n| (n.night, n.system));
+    Ok(plan)
+}
+
+/// Run the nightly ingest with the config's locations.
+pub async fn run(cfg: &Config, clock: &dyn Clock, opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestReport, IngestError> {
+    let landing = Location::parse(&cfg.landing)?;
+    let lake = Location::parse(&cfg.lake)?;
+    let work_dir = cfg.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&work_dir).map_err(|source| IngestError::Scratch { path: work_dir.clone(), source })?;
+    let pseudonymiser = if opts.dry_run { None } else { Some(Arc::new(Pseudonymiser::from_source(&cfg.pseudonym_key)?)) };
+    ingest(&landing, &lake, pseudonymiser, &work_dir, clock, cfg.late_after_hours, opts, progress).await
+}
+
+/// The ingest itself, with explicit locations (tests call this).
+#[allow(clippy::too_many_arguments)]
+pub async fn ingest(
+    landing: &Location,
+    lake: &Location,
+    pseudonymiser: Option<Arc<Pseudonymiser>>,
+    work_dir: &std::path::Path,
+    clock: &dyn Clock,
+    late_after_hours: i64,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
+    let mut ledger = Ledger::load(lake).await?;
+    let plan = plan(landing, &ledger, clock, late_after_hours, opts).await?;
+    let mut report = IngestReport {
+        pseudonym_key_id: pseudonymiser.as_ref().map(|p| p.key_id().to_string()),
+        ..Default::default()
+    };
+    for n in &plan.nights {
+        match &n.action {
+            Action::Ingest { version } => info!(system = %n.system, night = %n.night, version, "planned: ingest"),
+            Action::Seen { version, .. } => info!(system = %n.system, night = %n.night, version, "planned: already seen, skip"),
+            Action::Waiting => info!(system = %n.system, night = %n.night, "planned: no _DONE yet, wait"),
+            Action::Late { hours } => warn!(system = %n.system, night = %n.night, hours, "late: no complete delivery"),
+        }
+    }
+    let Some(pseudonymiser) = pseudonymiser.filter(|_| !opts.dry_run) else {
+        report.plan = plan;
+        return Ok(report);
+    };
+    progress.start(plan.to_ingest());
+    // Snapshot state cache: table → (delivery it describes, state).
+    let mut states: HashMap<&'static str, (NightRef, Arc<SnapshotState>)> = HashMap::new();
+    for planned in &plan.nights {
+        let Action::Ingest { version } = planned.action else { continue };
+        let Some(done) = &planned.done else { continue };
+        progress.night(planned.system, planned.night);
+        let span = tracing::info_span!("night", system = %planned.system, night = %planned.night, version);
+        let _enter = span.enter();
+        let outcome = ingest_night(landing, lake, &mut ledger, &mut states, &pseudonymiser, work_dir, planned, version, done).await?;
+        match &outcome {
+            NightOutcome::Ingested { files, .. } => {
+                let read: u64 = files.iter().map(|f| f.rows_read).sum();
+                let q: u64 = files.iter().map(|f| f.rows_quarantined).sum();
+                info!(rows_read = read, rows_quarantined = q, "night ingested");
+            }
+            NightOutcome::Rejected(r) => warn!(reason = %r, "night rejected"),
+            NightOutcome::Failed(e) => warn!(error = %e, "night not ingested (will retry)"),
+        }
+        report.results.push(NightResult { system: planned.system, night: planned.night, version, outcome });
+    }
+    progress.done();
+    report.plan = plan;
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ingest_night(
+    landing: &Location,
+    lake: &Location,
+    ledger: &mut Ledger,
+    states: &mut HashMap<&'static str, (NightRef, Arc<SnapshotState>)>,
+    pseudonymiser: &Arc<Pseudonymiser>,
+    work_dir: &std::path::Path,
+    planned: &PlannedNight,
+    version: u32,
+    done_bytes: &bytes::Bytes,
+) -> Result<NightOutcome, IngestError> {
+    let system = planned.system;
+    let night = planned.night;
+    let dir = format!("{system}/{night}");
+    let done_sha256 = hex::encode(Sha256::digest(done_bytes));
+    let mut entry = LedgerEntry {
+        format: LEDGER_FORMAT,
+        system,
+        night,
+        version,
+        status: DeliveryStatus::Rejected,
+        done_sha256: done_sha256.clone(),
+        done_lists_checksums: false,
+        program_version: env!("CARGO_PKG_VERSION").to_string(),
+        pseudonym_key_id: Some(pseudonymiser.key_id().to_string()),
+        rejection: None,
+        files: Vec::new(),
+        ignored_files: Vec::new(),
+    };
+
+    let rejected = |mut entry: LedgerEntry, r: Rejection| {
+        entry.rejection = Some(r);
+        entry
+    };
+    // 1. _DONE
+    let parsed = match done::parse(system, done_bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            let r = Rejection { file: Some("_DONE".into()), record: None, line: e.line, column: None, message: e.message };
+            return commit_rejection(lake, ledger, rejected(entry, r)).await;
+        }
+    };
+    entry.done_lists_checksums = parsed.checksums.is_some();
+    // 2. Symbolic links anywhere in the night folder.
+    let links = landing.symlinks_in(&dir)?;
+    if let Some(link) = links.first() {
+        let r = Rejection {
+            file: Some(file::truncate(link, 80)),
+            record: None,
+            line: None,
+            column: None,
+            message: "is a symbolic link; no file in a night folder may be a link".into(),
+        };
+        return commit_rejection(lake, ledger, rejected(entry, r)).await;
+    }
+    // 3. Contract files present; anything else is ignored with a warning.
+    let listed = landing.list_files(&dir).await?;
+    let subdirs = landing.list_dirs(&dir).await?;
+    let contract_files: Vec<&str> = system.tables().map(|t| t.file).collect();
+    entry.ignored_files = listed
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| *n != "_DONE" && !contract_files.contains(n))
+        .chain(subdirs.iter().map(String::as_str))
+        .map(|n| file::truncate(n, 80))
+        .collect();
+    for f in &entry.ignored_files {
+        warn!(file = %f, "unknown file in the night folder, ignored");
+    }
+    let mut metas = Vec::new();
+    for t in system.tables() {
+        match landing.head_opt(&format!("{dir}/{}", t.file)).await? {
+            Some(m) => metas.push((t, m)),
+            None => {
+                let r = Rejection {
+                    file: Some(t.file.into()),
+                    record: None,
+                    line: None,
+                    column: None,
+                    message: "contract file missing from the night folder".into(),
+                };
+                return commit_rejection(lake, ledger, rejected(entry, r)).await;
+            }
+        }
+    }
+    // 4. Snapshot bases.
+    let mut bases: HashMap<&'static str, (Option<NightRef>, Option<u64>, Arc<SnapshotState>)> = HashMap::new();
+    for t in system.tables().filter(|t| t.kind == Kind::Snapshot) {
+        let base_entry = ledger.snapshot_base(t, night);
+        let base_ref = base_entry.map(LedgerEntry::night_ref);
+        let base_rows = base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read);
+        let state = match (base_ref, states.get(t.name)) {
+            (None, _) => Arc::new(SnapshotState::new()),
+            (Some(b), Some((at, s))) if *at == b => s.clone(),
+            (Some(b), _) => Arc::new(lake::snapshot_state(lake, ledger, t, b).await?),
+        };
+        bases.insert(t.name, (base_ref, base_rows, state));
+    }
+    // 5. Read every file (in parallel), in a blocking thread pool.
+    let handle = tokio::runtime::Handle::current();
+    let jobs: Vec<_> = metas
+        .into_iter()
+        .map(|(t, meta)| {
+            let expected = parsed.checksums.as_ref().and_then(|c| c.get(t.file).cloned());
+            let base = bases.get(t.name).cloned();
+            (t, meta, expected, base)
+        })
+        .collect();
+    let landing2 = landing.clone();
+    let pseudo = pseudonymiser.clone();
+    let work = work_dir.to_path_buf();
+    let dir2 = dir.clone();
+    let outputs: Vec<(&'static crate::contract::Table, Result<FileOutput, FileFailure>)> = tokio::task::spawn_blocking(move || {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(t, meta, expected, base)| {
+                    let landing = &landing2;
+                    let pseudo = &pseudo;
+                    let work = &work;
+                    let dir = &dir2;
+                    let handle = handle.clone();
+                    s.spawn(move || {
+                        let task = FileTask {
+                            table: t,
+                            night,
+                            expected_sha256: expected.as_deref(),
+                            pseudonymiser: pseudo,
+                            work_dir: work,
+                            base_rows_read: base.as_ref().and_then(|b| b.1),
+                            base_state: base.as_ref().map(|b| b.2.as_ref()),
+                        };
+                        let reader = landing
+                            .open_blocking(&format!("{dir}/{}", t.file), meta, handle)
+                            .map_err(|e| FileFailure::Transient(e.to_string()))?;
+                        file::process(&task, reader)
+                    })
+                })
+                .collect();
+            jobs.iter()
+                .zip(handles)
+                .map(|((t, ..), h)| {
+                    let r = h.join().unwrap_or_else(|_| Err(FileFailure::Transient(format!("worker for {} panicked", t.file))));
+                    (*t, r)
+                })
+                .collect()
+        })
+    })
+    .await
+    .map_err(|e| IngestError::Worker(e.to_string()))?;
+
+    // 6. Any failure: nothing of the night becomes visible.
+    if let Some(msg) = outputs.iter().find_map(|(_, r)| match r {
+        Err(FileFailure::Transient(m)) => Some(m.clone()),
+        _ => None,
+    }) {
+        return Ok(NightOutcome::Failed(msg));
+    }
+    if let Some(r) = outputs.iter().find_map(|(_, r)| match r {
+        Err(FileFailure::Reject(r)) => Some(r.clone()),
+        _ => None,
+    }) {
+        return commit_rejection(lake, ledger, rejected(entry, r)).await;
+    }
+    // 7. Upload, then commit the ledger entry last.
+    let mut new_states = Vec::new();
+    for (t, r) in outputs {
+        let Ok(out) = r else { continue };
+        let data = match &out.data {
+            Some(tmp) => {
+                let rel = lake::data_path(t.name, night, version, &done_sha256);
+                lake.upload_file(tmp.path(), &rel).await?;
+                Some(rel)
+            }
+            None => None,
+        };
+        let quarantine = match &out.quarantine {
+            Some(tmp) => {
+                let rel = lake::quarantine_path(t.name, night, version, &done_sha256);
+                lake.upload_file(tmp.path(), &rel).await?;
+                Some(rel)
+            }
+            None => None,
+        };
+        for w in &out.warnings {
+            warn!(warning = %w, "accepted with a warning");
+        }
+        let base = bases.get(t.name).and_then(|b| b.0);
+        if let Some(s) = out.new_state {
+            new_states.push((t.name, Arc::new(s)));
+        }
+        entry.files.push(FileEntry {
+            table: t.name.to_string(),
+            file: t.file.to_string(),
+            sha256: out.sha256,
+            bytes: out.bytes,
+            rows_read: out.rows_read,
+            rows_accepted: out.rows_accepted,
+            rows_quarantined: out.rows_quarantined,
+            rows_stored: out.rows_stored,
+            data,
+            quarantine,
+            base,
+            warnings: out.warnings,
+        });
+    }
+    entry.status = DeliveryStatus::Ingested;
+    let files = entry.files.clone();
+    let ignored_files = entry.ignored_files.clone();
+    let at = entry.night_ref();
+    ledger.commit(lake, entry).await?;
+    for (name, s) in new_states {
+        states.insert(name, (at, s));
+    }
+    Ok(NightOutcome::Ingested { files, ignored_files })
+}
+
+async fn commit_rejection(lake: &Location, ledger: &mut Ledger, entry: LedgerEntry) -> Result<NightOutcome, IngestError> {
+    let r = entry.rejection.clone().unwrap_or_else(|| Rejection {
+        file: None,
+        record: None,
+        line: None,
+        column: None,
+        message: "rejected".into(),
+    });
+    ledger.commit(lake, entry).await?;
+    Ok(NightOutcome::Rejected(r))
+}

@@ -1,1 +1,5 @@
+//! The integration tests: one binary (link once), one module per area.
 
+mod common;
+mod ingest;
+mod lake;

@@ -1,0 +1,63 @@
+//! Command-line verbs: one file each, thin. Each verb parses its flags,
+//! calls the library function behind it and prints the result; anything a
+//! test or the scheduler needs lives in the library, not here.
+
+mod demo;
+mod ingest;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_FILE};
+
+#[derive(Debug, Parser)]
+#[command(name = "wasnaker", version, about = "Labour-inspection complaint follow-up: nightly ingest and monthly report")]
+pub struct Cli {
+    /// Config file (default: ./wasnaker.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log level filter (e.g. info, debug, wasnaker=debug).
+    #[arg(long, global = true, default_value = "info", value_name = "FILTER")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate synthetic landing data and run the whole pipeline on it.
+    Demo(demo::Args),
+    /// Ingest every complete, not yet ingested night of the landing area.
+    Ingest(ingest::Args),
+}
+
+/// Entry point of the binary.
+pub fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, args).await,
+        }
+    })
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let path = path.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
+    Ok(Config::load(&path)?)
+}

@@ -1,0 +1,797 @@
+//! One contract file of one night: decompress, parse, validate,
+//! pseudonymise, set bad rows aside, and write the lake file and the
+//! quarantine file to local scratch space. Nothing here is visible in the
+//! lake: the caller uploads the outputs and commits the ledger entry only
+//! when every file of the night succeeded.
+//!
+//! Two passes keep memory bounded whatever the file's size: pass 1 streams
+//! the records into a local Arrow IPC spill file and counts keys; pass 2
+//! drops every row of a key seen twice (quarantine) and, for snapshots, keeps
+//! only the rows that changed against the base snapshot.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::ipc::reader::FileReader;
+use arrow::ipc::writer::FileWriter;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use chrono::NaiveDate;
+use flate2::read::MultiGzDecoder;
+use parquet::arrow::ArrowWriter;
+use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
+
+use super::batch::Batcher;
+use super::pseudonym::Pseudonymiser;
+use super::validate::{self, NightBounds, Raw, RowError, Value};
+use crate::contract::{self, Format, Kind, Personal, Table};
+use crate::lake::ledger::Rejection;
+
+/// Longest value kept (per column) in a quarantine record.
+const QUARANTINE_VALUE_CHARS: usize = 200;
+
+/// Snapshot state: key → row hash of every entity of the base snapshot.
+pub type SnapshotState = HashMap<String, [u8; 16]>;
+
+/// What the caller knows before reading the file.
+pub struct FileTask<'a> {
+    pub table: &'static Table,
+    pub night: NaiveDate,
+    /// From `_DONE`, when it lists checksums.
+    pub expected_sha256: Option<&'a str>,
+    pub pseudonymiser: &'a Pseudonymiser,
+    pub work_dir: &'a Path,
+    /// Snapshots: records of the base snapshot file (collapse check).
+    pub base_rows_read: Option<u64>,
+    /// Snapshots: the base snapshot (empty for the first snapshot ever).
+    pub base_state: Option<&'a SnapshotState>,
+}
+
+/// The outcome of a file that can be ingested.
+#[derive(Debug)]
+pub struct FileOutput {
+    pub sha256: String,
+    pub bytes: u64,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_quarantined: u64,
+    pub rows_stored: u64,
+    pub data: Option<NamedTempFile>,
+    pub quarantine: Option<NamedTempFile>,
+    pub warnings: Vec<String>,
+    /// Snapshots: the snapshot as of this night (key → row hash).
+    pub new_state: Option<SnapshotState>,
+}
+
+/// Why a file could not be ingested.
+#[derive(Debug)]
+pub enum FileFailure {
+    /// The delivery breaks the contract: reject the night.
+    Reject(Rejection),
+    /// The landing or the scratch space failed (I/O): retry later; nothing is recorded.
+    Transient(String),
+}
+
+type Fail<T> = Result<T, FileFailure>;
+
+fn transient(what: &str, e: impl std::fmt::Display) -> FileFailure {
+    FileFailure::Transient(format!("{what}: {e}"))
+}
+
+/// Hashes and counts the compressed bytes as they are read, and remembers
+/// whether the underlying store failed (as opposed to bad gzip data).
+struct Tap<R> {
+    inner: R,
+    state: Rc<RefCell<TapState>>,
+}
+
+#[derive(Default)]
+struct TapState {
+    sha: Sha256,
+    bytes: u64,
+    io_error: Option<String>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                let mut s = self.state.borrow_mut();
+                s.sha.update(&buf[..n]);
+                s.bytes += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                self.state.borrow_mut().io_error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Process one file. `reader` yields the file's compressed bytes.
+pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
+    let state = Rc::new(RefCell::new(TapState::default()));
+    let tap = Tap { inner: reader, state: state.clone() };
+    let mut p = Pass1::new(task)?;
+    let result = match task.table.format {
+        Format::Csv => p.read_csv(tap),
+        Format::JsonLines => p.read_jsonl(tap),
+    };
+    let (sha256, bytes) = {
+        let mut s = state.borrow_mut();
+        if let Some(e) = s.io_error.take() {
+            return Err(FileFailure::Transient(format!("reading {}: {e}", task.table.file)));
+        }
+        (hex::encode(std::mem::take(&mut s.sha).finalize()), s.bytes)
+    };
+    // A checksum mismatch explains any other problem of the file: report it first.
+    if let Some(expected) = task.expected_sha256 {
+        if expected != sha256 {
+            return Err(reject(task, None, None, None, format!(
+                "checksum mismatch: _DONE lists sha256 {expected}, the file has {sha256}; the night is rejected until it is re-delivered"
+            )));
+        }
+    }
+    if bytes == 0 {
+        return Err(reject(task, None, None, None, "the file is empty (0 bytes): not gzip, no header".into()));
+    }
+    match result {
+        Err(Stop::Reject(r)) => return Err(FileFailure::Reject(r)),
+        Err(Stop::Fail(f)) => return Err(f),
+        Ok(()) => {}
+    }
+    if task.table.kind == Kind::Snapshot {
+        if p.rows_read == 0 {
+            return Err(reject(task, None, None, None, "snapshot has 0 data records: a snapshot must not collapse".into()));
+        }
+        if let Some(prev) = task.base_rows_read {
+            if p.rows_read * 2 < prev {
+                return Err(reject(task, None, None, None, format!(
+                    "snapshot has {} data records, fewer than half of the {prev} of the previous ingested snapshot: a snapshot must not collapse",
+                    p.rows_read
+                )));
+            }
+        }
+    }
+    p.finish(sha256, bytes)
+}
+
+fn reject(task: &FileTask<'_>, record: Option<u64>, line: Option<u64>, column: Option<String>, message: String) -> FileFailure {
+    FileFailure::Reject(Rejection { file: Some(task.table.file.to_string()), record, line, column, message })
+}
+
+enum Stop {
+    Reject(Rejection),
+    Fail(FileFailure),
+}
+
+impl From<FileFailure> for Stop {
+    fn from(f: FileFailure) -> Self {
+        match f {
+            FileFailure::Reject(r) => Stop::Reject(r),
+            other => Stop::Fail(other),
+        }
+    }
+}
+
+/// Schema of the spill file: lake columns + bookkeeping.
+fn spill_schema(table: &Table) -> SchemaRef {
+    let mut fields: Vec<Field> = table
+        .lake_columns()
+        .filter_map(|(_, c)| c.lake_name().map(|n| Field::new(n, c.lake_type(), true)))
+        .collect();
+    fields.push(Field::new("_record", DataType::Int64, false));
+    fields.push(Field::new("_line", DataType::Int64, false));
+    fields.push(Field::new(contract::ROW_HASH, DataType::FixedSizeBinary(16), false));
+    fields.push(Field::new("_key", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new(contract::EXTRACT_DATE, DataType::Date32, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("record", DataType::Int64, false),
+        Field::new("line", DataType::Int64, false),
+        Field::new("column", DataType::Utf8, true),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("values", DataType::Utf8, false),
+    ]))
+}
+
+/// Quarantine rows, streamed to a local Parquet file.
+struct Quarantine {
+    table: &'static Table,
+    night: i32,
+    batcher: Batcher,
+    writer: Option<(ArrowWriter<File>, NamedTempFile)>,
+    work_dir: std::path::PathBuf,
+    rows: u64,
+}
+
+impl Quarantine {
+    fn push(&mut self, record: u64, line: u64, err: &RowError, values: String) -> Fail<()> {
+        self.batcher.push(&[
+            Value::Date(self.night),
+            Value::Str(self.table.file.to_string()),
+            Value::Int(record as i64),
+            Value::Int(line as i64),
+            err.column.map_or(Value::Null, |c| Value::Str(c.to_string())),
+            Value::Str(err.reason.clone()),
+            Value::Str(values),
+        ]);
+        self.rows += 1;
+        if self.batcher.is_full() {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Fail<()> {
+        if self.batcher.is_empty() {
+            return Ok(());
+        }
+        let batch = self.batcher.finish().map_err(|e| transient("quarantine batch", e))?;
+        if self.writer.is_none() {
+            let tmp = NamedTempFile::new_in(&self.work_dir).map_err(|e| transient("scratch file", e))?;
+            let f = tmp.reopen().map_err(|e| transient("scratch file", e))?;
+            let w = ArrowWriter::try_new(f, quarantine_schema(), Some(crate::lake::parquet_properties()))
+                .map_err(|e| transient("quarantine writer", e))?;
+            self.writer = Some((w, tmp));
+        }
+        if let Some((w, _)) = &mut self.writer {
+            w.write(&batch).map_err(|e| transient("quarantine write", e))?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Fail<Option<NamedTempFile>> {
+        self.flush()?;
+        match self.writer {
+            Some((w, tmp)) => {
+                w.close().map_err(|e| transient("quarantine close", e))?;
+                Ok(Some(tmp))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+struct Pass1<'a> {
+    task: &'a FileTask<'a>,
+    bounds: NightBounds,
+    spill: FileWriter<File>,
+    spill_file: NamedTempFile,
+    batcher: Batcher,
+    quarantine: Quarantine,
+    /// key → number of valid rows with it.
+    keys: HashMap<String, u32>,
+    /// Keys of rows quarantined in pass 1 (snapshots keep their old version).
+    held: HashSet<String>,
+    rows_read: u64,
+    warnings: Vec<String>,
+    /// Contract column index → where its value is in a record.
+    positions: Vec<usize>,
+    header_len: usize,
+}
+
+impl<'a> Pass1<'a> {
+    fn new(task: &'a FileTask<'a>) -> Fail<Self> {
+        let spill_schema = spill_schema(task.table);
+        let spill_file = NamedTempFile::new_in(task.work_dir).map_err(|e| transient("scratch file", e))?;
+        let f = spill_file.reopen().map_err(|e| transient("scratch file", e))?;
+        let spill = FileWriter::try_new(f, &spill_schema).map_err(|e| transient("spill writer", e))?;
+        Ok(Pass1 {
+            task,
+            bounds: NightBounds::new(task.night),
+            batcher: Batcher::new(spill_schema),
+            spill,
+            spill_file,
+            quarantine: Quarantine {
+                table: task.table,
+                night: validate::days_since_epoch(task.night),
+                batcher: Batcher::new(quarantine_schema()),
+                writer: None,
+                work_dir: task.work_dir.to_path_buf(),
+                rows: 0,
+            },
+            keys: HashMap::new(),
+            held: HashSet::new(),
+            rows_read: 0,
+            warnings: Vec::new(),
+            positions: Vec::new(),
+            header_len: 0,
+        })
+    }
+
+    fn gzip_error(&self, e: &dyn std::fmt::Display, record: u64) -> Stop {
+        Stop::Reject(Rejection {
+            file: Some(self.task.table.file.to_string()),
+            record: (record > 0).then_some(record),
+            line: None,
+            column: None,
+            message: format!(
+                "gzip data is truncated or corrupt, or bytes follow the last gzip member ({e}) after {record} data record(s); the night is rejected"
+            ),
+        })
+    }
+
+    fn read_csv(&mut self, tap: Tap<Box<dyn Read>>) -> Result<(), Stop> {
+        let mut decoded = BufReader::with_capacity(1 << 20, MultiGzDecoder::new(tap));
+        // A leading UTF-8 byte order mark is allowed.
+        let starts_with_bom = decoded.fill_buf().map(|b| b.starts_with(&[0xEF, 0xBB, 0xBF])).map_err(|e| self.gzip_error(&e, 0))?;
+        if starts_with_bom {
+            decoded.consume(3);
+        }
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(decoded);
+        let mut rec = csv::ByteRecord::new();
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => self.csv_header(&rec)?,
+            Ok(false) => return Err(Stop::Reject(self.file_rejection(None, "the file is empty: no header row"))),
+            Err(e) => return Err(self.gzip_error(&e, 0)),
+        }
+        loop {
+            match rdr.read_byte_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(self.gzip_error(&e, self.rows_read)),
+            }
+            self.rows_read += 1;
+            let record = self.rows_read;
+            let line = rec.position().map_or(0, |p| p.line());
+            if rec.len() != self.header_len {
+                let err = RowError::row(format!("has {} fields but the header has {}", rec.len(), self.header_len));
+                self.quarantine_csv(record, line, &rec, &err)?;
+                continue;
+            }
+            let mut raw: Vec<Option<&str>> = Vec::with_capacity(self.positions.len());
+            let mut utf8_err = None;
+            for (ci, &pos) in self.positions.iter().enumerate() {
+                let bytes = &rec[pos];
+                match std::str::from_utf8(bytes) {
+                    Ok(s) => raw.push((!s.is_empty()).then_some(s)),
+                    Err(_) => {
+                        utf8_err.get_or_insert(ci);
+                        raw.push(None);
+                    }
+                }
+            }
+            if let Some(ci) = utf8_err {
+                let col = &self.task.table.columns[ci];
+                let err = RowError { column: Some(col.name), reason: "is not valid UTF-8".into() };
+                self.quarantine_csv(record, line, &rec, &err)?;
+                continue;
+            }
+            let raws: Vec<Raw<'_>> = raw.iter().map(|s| Raw::Text(*s)).collect();
+            match self.validate_row(raws) {
+                Ok(values) => self.accept(record, line, values)?,
+                Err(err) => self.quarantine_csv(record, line, &rec, &err)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn file_rejection(&self, line: Option<u64>, message: &str) -> Rejection {
+        Rejection { file: Some(self.task.table.file.to_string()), record: None, line, column: None, message: message.to_string() }
+    }
+
+    fn csv_header(&mut self, rec: &csv::ByteRecord) -> Result<(), Stop> {
+        let line = rec.position().map(|p| p.line());
+        let mut names = Vec::with_capacity(rec.len());
+        for f in rec.iter() {
+            match std::str::from_utf8(f) {
+                Ok(s) => names.push(s.to_string()),
+                Err(_) => return Err(Stop::Reject(self.file_rejection(line, "the header row is not valid UTF-8"))),
+            }
+        }
+        let table = self.task.table;
+        let mut positions = Vec::with_capacity(table.columns.len());
+        let mut missing = Vec::new();
+        for c in table.columns {
+            let found: Vec<usize> = names.iter().enumerate().filter(|(_, n)| *n == c.name).map(|(i, _)| i).collect();
+            match found.as_slice() {
+                [i] => positions.push(*i),
+                [] => missing.push(c.name),
+                _ => {
+                    return Err(Stop::Reject(Rejection {
+                        file: Some(table.file.to_string()),
+                        record: None,
+                        line,
+                        column: Some(c.name.to_string()),
+                        message: format!("the header names contract column {} {} times; each column appears once", c.name, found.len()),
+                    }));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let delimiter_hint = if names.len() == 1 && (names[0].contains(';') || names[0].contains('\t') || names[0].contains('|')) {
+                " — the header looks separated by something other than commas (wrong delimiter)"
+            } else {
+                ""
+            };
+            return Err(Stop::Reject(Rejection {
+                file: Some(table.file.to_string()),
+                record: None,
+                line,
+                column: Some(missing.join(", ")),
+                message: format!(
+                    "the header lacks contract column(s) {} (missing or renamed){delimiter_hint}; expected the columns {}",
+                    missing.join(", "),
+                    table.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                ),
+            }));
+        }
+        let extra: Vec<String> = names.iter().filter(|n| table.column(n).is_none()).map(|n| truncate(n, 60)).collect();
+        if !extra.is_empty() {
+            self.warnings.push(format!("{}: extra column(s) ignored: {}", table.file, extra.join(", ")));
+        }
+        self.positions = positions;
+        self.header_len = names.len();
+        Ok(())
+    }
+
+    fn read_jsonl(&mut self, tap: Tap<Box<dyn Read>>) -> Result<(), Stop> {
+        let mut decoded = BufReader::with_capacity(1 << 20, MultiGzDecoder::new(tap));
+        let mut buf = Vec::new();
+        let mut line_no = 0u64;
+        let mut unknown: Vec<String> = Vec::new();
+        let table = self.task.table;
+        loop {
+            buf.clear();
+            let n = decoded.read_until(b'\n', &mut buf).map_err(|e| self.gzip_error(&e, self.rows_read))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            let content = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            if content.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+                continue;
+            }
+            self.rows_read += 1;
+            let record = line_no;
+            let Ok(text) = std::str::from_utf8(content) else {
+                self.quarantine.push(record, line_no, &RowError::row("is not valid UTF-8"), "{}".into())?;
+                continue;
+            };
+            let obj = match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(o)) => o,
+                Ok(_) => {
+                    self.quarantine.push(record, line_no, &RowError::row("is not a JSON object"), "{}".into())?;
+                    continue;
+                }
+                Err(e) => {
+                    let err = RowError::row(format!("is not valid JSON ({})", json_error_position(&e)));
+                    self.quarantine.push(record, line_no, &err, "{}".into())?;
+                    continue;
+                }
+            };
+            for k in obj.keys() {
+                if table.column(k).is_none() && !unknown.iter().any(|u| u == k) && unknown.len() < 20 {
+                    unknown.push(k.clone());
+                }
+            }
+            let raws: Vec<Raw<'_>> = table.columns.iter().map(|c| Raw::Json(obj.get(c.name))).collect();
+            match self.validate_row(raws) {
+                Ok(values) => self.accept(record, line_no, values)?,
+                Err(err) => {
+                    let values = json_values(table, &obj);
+                    let key = key_of_json(table, &obj);
+                    if let Some(k) = key {
+                        self.held.insert(k);
+                    }
+                    self.quarantine.push(record, line_no, &err, values)?;
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let names: Vec<String> = unknown.iter().map(|u| truncate(u, 60)).collect();
+            self.warnings.push(format!("{}: unknown key(s) ignored: {}", table.file, names.join(", ")));
+        }
+        Ok(())
+    }
+
+    fn validate_row(&self, raws: Vec<Raw<'_>>) -> Result<Vec<Value>, RowError> {
+        let table = self.task.table;
+        let mut values = Vec::with_capacity(raws.len());
+        for (col, raw) in table.columns.iter().zip(raws) {
+            values.push(validate::field(col, raw, &self.bounds)?);
+        }
+        validate::row_rules(table, &values)?;
+        Ok(values)
+    }
+
+    /// A valid row: pseudonymise, hash, append to the spill.
+    fn accept(&mut self, record: u64, line: u64, values: Vec<Value>) -> Result<(), Stop> {
+        let table = self.task.table;
+        let key = key_string(table, &values);
+        let mut row: Vec<Value> = Vec::with_capacity(values.len() + 4);
+        let mut hasher = Sha256::new();
+        for (col, v) in table.columns.iter().zip(values) {
+            let v = match (col.personal, v) {
+                (Personal::Drop, _) => continue,
+                (Personal::Pseudonymise(domain), Value::Str(s)) => Value::Str(self.task.pseudonymiser.pseudonym(domain, &s)),
+                (_, v) => v,
+            };
+            hash_value(&mut hasher, &v);
+            row.push(v);
+        }
+        let digest = hasher.finalize();
+        let mut h = [0u8; 16];
+        h.copy_from_slice(&digest[..16]);
+        row.push(Value::Int(record as i64));
+        row.push(Value::Int(line as i64));
+        row.push(Value::Hash(h));
+        row.push(Value::Str(key.clone()));
+        *self.keys.entry(key).or_insert(0) += 1;
+        self.batcher.push(&row);
+        if self.batcher.is_full() {
+            self.flush_spill()?;
+        }
+        Ok(())
+    }
+
+    fn flush_spill(&mut self) -> Fail<()> {
+        if self.batcher.is_empty() {
+            return Ok(());
+        }
+        let batch = self.batcher.finish().map_err(|e| transient("spill batch", e))?;
+        self.spill.write(&batch).map_err(|e| transient("spill write", e))
+    }
+
+    fn quarantine_csv(&mut self, record: u64, line: u64, rec: &csv::ByteRecord, err: &RowError) -> Fail<()> {
+        let table = self.task.table;
+        let mut obj = serde_json::Map::new();
+        for (ci, col) in table.columns.iter().enumerate() {
+            if col.is_personal() {
+                continue;
+            }
+            let Some(&pos) = self.positions.get(ci) else { continue };
+            if let Some(bytes) = rec.get(pos) {
+                obj.insert(col.name.to_string(), serde_json::Value::String(truncate(&String::from_utf8_lossy(bytes), QUARANTINE_VALUE_CHARS)));
+            }
+        }
+        let key: Option<String> = table
+            .key
+            .iter()
+            .map(|k| {
+                let pos = *self.positions.get(table.column_index(k)?)?;
+                let s = std::str::from_utf8(rec.get(pos)?).ok()?;
+                (!s.is_empty()).then(|| s.to_string())
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| parts.join("\u{1f}"));
+        if let Some(k) = key {
+            self.held.insert(k);
+        }
+        self.quarantine.push(record, line, err, serde_json::Value::Object(obj).to_string())
+    }
+
+    /// Pass 2: drop duplicate keys, compute snapshot changes, write the lake file.
+    fn finish(mut self, sha256: String, bytes: u64) -> Fail<FileOutput> {
+        self.flush_spill()?;
+        self.spill.finish().map_err(|e| transient("spill close", e))?;
+        let table = self.task.table;
+        let dups: HashSet<&str> = self.keys.iter().filter(|(_, n)| **n > 1).map(|(k, _)| k.as_str()).collect();
+        let lake_schema = table.lake_schema();
+        let n_lake = table.lake_columns().count();
+        let night = validate::days_since_epoch(self.task.night);
+        let data_tmp = NamedTempFile::new_in(self.task.work_dir).map_err(|e| transient("scratch file", e))?;
+        let f = data_tmp.reopen().map_err(|e| transient("scratch file", e))?;
+        let mut writer = ArrowWriter::try_new(f, lake_schema.clone(), Some(crate::lake::parquet_properties()))
+            .map_err(|e| transient("lake writer", e))?;
+        let spill = File::open(self.spill_file.path()).map_err(|e| transient("spill reopen", e))?;
+        let reader = FileReader::try_new(spill, None).map_err(|e| transient("spill read", e))?;
+        let mut accepted = 0u64;
+        let mut stored = 0u64;
+        let mut new_state: SnapshotState = SnapshotState::new();
+        let empty = SnapshotState::new();
+        let base = self.task.base_state.unwrap_or(&empty);
+        let is_snapshot = table.kind == Kind::Snapshot;
+        let record_col = n_lake;
+        let line_col = n_lake + 1;
+        let hash_col = n_lake + 2;
+        let key_col = n_lake + 3;
+        for batch in reader {
+            let batch = batch.map_err(|e| transient("spill read", e))?;
+            let keys = batch.column(key_col).as_string::<i32>();
+            let hashes = batch.column(hash_col).as_fixed_size_binary();
+            let mut keep = Vec::with_capacity(batch.num_rows());
+            let mut dup_rows = Vec::new();
+            for i in 0..batch.num_rows() {
+                let k = keys.value(i);
+                if dups.contains(k) {
+                    keep.push(false);
+                    dup_rows.push(i);
+                    continue;
+                }
+                accepted += 1;
+                if is_snapshot {
+                    let mut h = [0u8; 16];
+                    h.copy_from_slice(hashes.value(i));
+                    new_state.insert(k.to_string(), h);
+                    let changed = base.get(k).is_none_or(|h| h.as_slice() != hashes.value(i));
+                    keep.push(changed);
+                } else {
+                    keep.push(true);
+                }
+            }
+            for i in dup_rows {
+                let k = keys.value(i);
+                let n = self.keys.get(k).copied().unwrap_or(2);
+                let err = RowError::row(format!(
+                    "duplicate key ({}): {n} rows of this file have it, all are quarantined and the entity keeps its previous version",
+                    table.key.join(", ")
+                ));
+                let record = batch.column(record_col).as_primitive::<arrow::datatypes::Int64Type>().value(i) as u64;
+                let line = batch.column(line_col).as_primitive::<arrow::datatypes::Int64Type>().value(i) as u64;
+                let values = batch_row_values(table, &batch, i);
+                self.quarantine.push(record, line, &err, values)?;
+            }
+            let kept = filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(|e| transient("filter", e))?;
+            if kept.num_rows() == 0 {
+                continue;
+            }
+            let mut cols: Vec<Arc<dyn Array>> = kept.columns()[..n_lake].to_vec();
+            cols.push(Arc::new(arrow::array::Date32Array::from(vec![night; kept.num_rows()])));
+            if is_snapshot {
+                cols.push(Arc::new(arrow::array::StringArray::from(vec!["U"; kept.num_rows()])));
+                cols.push(kept.column(hash_col).clone());
+            }
+            let out = RecordBatch::try_new(lake_schema.clone(), cols).map_err(|e| transient("lake batch", e))?;
+            stored += out.num_rows() as u64;
+            writer.write(&out).map_err(|e| transient("lake write", e))?;
+        }
+        if is_snapshot {
+            // Keys of the base that left the snapshot (and were not held back by a bad row).
+            // Held keys (bad or duplicated rows) keep their base version.
+            for (k, h) in base {
+                if !new_state.contains_key(k) && (self.held.contains(k) || dups.contains(k.as_str())) {
+                    new_state.insert(k.clone(), *h);
+                }
+            }
+            let mut gone: Vec<&String> = base.keys().filter(|k| !new_state.contains_key(*k)).collect();
+            gone.sort();
+            let key_idx = table.column_index(table.key[0]).unwrap_or(0);
+            let key_lake_pos = table.lake_columns().position(|(i, _)| i == key_idx).unwrap_or(0);
+            let mut tomb = Batcher::new(lake_schema.clone());
+            for chunk in gone.chunks(8192) {
+                for k in chunk {
+                    let mut row = vec![Value::Null; lake_schema.fields().len()];
+                    row[key_lake_pos] = Value::Str((*k).clone());
+                    row[n_lake] = Value::Date(night);
+                    row[n_lake + 1] = Value::Str("D".into());
+                    tomb.push(&row);
+                }
+                let b = tomb.finish().map_err(|e| transient("tombstones", e))?;
+                stored += b.num_rows() as u64;
+                writer.write(&b).map_err(|e| transient("lake write", e))?;
+            }
+        }
+        writer.close().map_err(|e| transient("lake close", e))?;
+        let rows_quarantined = self.quarantine.rows;
+        let quarantine = self.quarantine.finish()?;
+        Ok(FileOutput {
+            sha256,
+            bytes,
+            rows_read: self.rows_read,
+            rows_accepted: accepted,
+            rows_quarantined,
+            rows_stored: stored,
+            data: (stored > 0).then_some(data_tmp),
+            quarantine,
+            warnings: self.warnings,
+            new_state: is_snapshot.then_some(new_state),
+        })
+    }
+}
+
+fn key_string(table: &Table, values: &[Value]) -> String {
+    let parts: Vec<&str> = table
+        .key
+        .iter()
+        .filter_map(|k| table.column_index(k).and_then(|i| values[i].as_str()))
+        .collect();
+    parts.join("\u{1f}")
+}
+
+fn key_of_json(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let parts: Option<Vec<&str>> = table.key.iter().map(|k| obj.get(*k).and_then(|v| v.as_str())).collect();
+    parts.map(|p| p.join("\u{1f}"))
+}
+
+fn hash_value(h: &mut Sha256, v: &Value) {
+    match v {
+        Value::Null => h.update([0u8]),
+        Value::Str(s) => {
+            h.update([1u8]);
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        Value::Int(i) => {
+            h.update([2u8]);
+            h.update(i.to_le_bytes());
+        }
+        Value::Bool(b) => h.update([3u8, *b as u8]),
+        Value::Ts(t) => {
+            h.update([4u8]);
+            h.update(t.to_le_bytes());
+        }
+        Value::Date(d) => {
+            h.update([5u8]);
+            h.update(d.to_le_bytes());
+        }
+        Value::List(items) => {
+            h.update([6u8]);
+            h.update((items.len() as u64).to_le_bytes());
+            for it in items {
+                h.update((it.len() as u64).to_le_bytes());
+                h.update(it.as_bytes());
+            }
+        }
+        Value::Hash(x) => {
+            h.update([7u8]);
+            h.update(x);
+        }
+    }
+}
+
+/// Non-personal values of a JSON row, as JSON text (truncated).
+fn json_values(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut out = serde_json::Map::new();
+    for col in table.columns.iter().filter(|c| !c.is_personal()) {
+        if let Some(v) = obj.get(col.name) {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.insert(col.name.to_string(), serde_json::Value::String(truncate(&text, QUARANTINE_VALUE_CHARS)));
+        }
+    }
+    serde_json::Value::Object(out).to_string()
+}
+
+/// Non-personal lake values of a spilled row, as JSON text.
+fn batch_row_values(table: &Table, batch: &RecordBatch, row: usize) -> String {
+    let mut out = serde_json::Map::new();
+    let opts = FormatOptions::default();
+    for (pos, (_, col)) in table.lake_columns().enumerate() {
+        if col.is_personal() {
+            continue;
+        }
+        let arr = batch.column(pos);
+        if arr.is_null(row) {
+            continue;
+        }
+        if let Ok(f) = ArrayFormatter::try_new(arr.as_ref(), &opts) {
+            out.insert(col.name.to_string(), serde_json::Value::String(truncate(&f.value(row).to_string(), QUARANTINE_VALUE_CHARS)));
+        }
+    }
+    serde_json::Value::Object(out).to_string()
+}
+
+/// Where serde_json stopped, without echoing the input.
+fn json_error_position(e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Eof => "unexpected end of line",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "invalid data",
+        serde_json::error::Category::Io => "read error",
+    };
+    format!("{kind} at column {}", e.column())
+}
+
+pub fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}

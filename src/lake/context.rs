@@ -1,0 +1,345 @@
+//! The DataFusion context and the tables a query sees (`docs/lake-views.md`).
+//!
+//! [`session`] is the one place that creates a DataFusion context, so the
+//! engine can later be swapped for a cluster. [`open`] registers the lake's
+//! files as tables that already apply the rules of `report.md`: extracts up
+//! to `as_of`, each night's latest ingested delivery only, latest extract
+//! wins per key for incremental tables, snapshots as of the report month
+//! (stale ones refused unless allowed), insurance provinces mapped from BPS
+//! to Kemendagri codes. The views are plain SQL (`CREATE VIEW`); only the
+//! small bookkeeping and reference tables are in memory.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use chrono::NaiveDate;
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use super::ledger::{DeliveryStatus, Ledger};
+use crate::clock::Month;
+use crate::contract::reference::{provinces, violations, STATUSES};
+use crate::contract::{Kind, System, Table, EXTRACT_DATE, OP, TABLES};
+use crate::ingest::validate::days_since_epoch;
+use crate::storage::Location;
+
+/// Snapshots older than this many days before the month's last day are stale.
+pub const MAX_SNAPSHOT_AGE_DAYS: i64 = 7;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("the lake has no ingested extract yet: run `wasnaker ingest` first")]
+    EmptyLake,
+    #[error("{table}: no snapshot on or before {day} (as_of {as_of}) for month {month}; ingest the nights of that month first")]
+    NoSnapshot { table: &'static str, month: String, day: NaiveDate, as_of: NaiveDate },
+    #[error(
+        "{table}: the latest snapshot on or before {day} is from {night}, {age} days older than the month's last day (at most {MAX_SNAPSHOT_AGE_DAYS} allowed) for month {month}; ingest a later night or pass --allow-stale-snapshot"
+    )]
+    StaleSnapshot { table: &'static str, month: String, day: NaiveDate, night: NaiveDate, age: i64 },
+    #[error("registering lake table {table}: {source}")]
+    DataFusion {
+        table: String,
+        #[source]
+        source: DataFusionError,
+    },
+}
+
+/// What to show: which month's snapshots and which extracts.
+#[derive(Debug, Clone, Default)]
+pub struct ViewOptions {
+    /// The report month; `None` = snapshots as of `as_of` (ad-hoc queries).
+    pub month: Option<Month>,
+    /// Latest extract date used; `None` = the latest ingested night.
+    pub as_of: Option<NaiveDate>,
+    pub allow_stale_snapshot: bool,
+}
+
+/// One extract file the views use (for the bundle's manifest).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExtractUse {
+    pub source: System,
+    pub table: &'static str,
+    #[serde(with = "crate::clock::date_serde")]
+    pub night: NaiveDate,
+    pub version: u32,
+    pub sha256: String,
+    pub rows: u64,
+}
+
+/// A context with the lake's tables registered, and what went into it.
+pub struct LakeViews {
+    pub ctx: SessionContext,
+    pub as_of: NaiveDate,
+    /// Snapshot table → night of the snapshot used.
+    pub snapshots: Vec<(&'static str, NaiveDate)>,
+    /// Visible warnings (stale snapshots that were allowed).
+    pub warnings: Vec<String>,
+    pub extracts: Vec<ExtractUse>,
+}
+
+/// The one constructor of a DataFusion context.
+pub fn session() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .set_str("datafusion.sql_parser.dialect", "PostgreSQL");
+    SessionContext::new_with_config(config)
+}
+
+fn df_err(table: &str) -> impl FnOnce(DataFusionError) -> ViewError + '_ {
+    move |source| ViewError::DataFusion { table: table.to_string(), source }
+}
+
+/// Register the lake's tables and views.
+pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Result<LakeViews, ViewError> {
+    let as_of = match opts.as_of.or_else(|| ledger.latest_night()) {
+        Some(d) => d,
+        None => return Err(ViewError::EmptyLake),
+    };
+    let ctx = session();
+    let mut views = LakeViews { ctx, as_of, snapshots: Vec::new(), warnings: Vec::new(), extracts: Vec::new() };
+    register_reference(&views.ctx)?;
+    register_bookkeeping(&views.ctx, ledger, as_of)?;
+    for table in TABLES.iter() {
+        let files = match table.kind {
+            Kind::Incremental => {
+                for e in ledger.effective_nights(table.system, as_of) {
+                    if let Some(f) = e.file(table.name) {
+                        views.extracts.push(extract_use(table, e.night, e.version, f));
+                    }
+                }
+                ledger
+                    .effective_nights(table.system, as_of)
+                    .into_iter()
+                    .filter_map(|e| e.file(table.name).and_then(|f| f.data.clone()))
+                    .collect::<Vec<_>>()
+            }
+            Kind::Snapshot => {
+                let day = opts.month.map_or(as_of, |m| m.last_day().min(as_of));
+                let month = opts.month.map_or_else(|| format!("as of {as_of}"), |m| m.to_string());
+                let Some(e) = ledger.effective_nights(table.system, day).into_iter().last() else {
+                    if opts.month.is_some() {
+                        return Err(ViewError::NoSnapshot { table: table.name, month, day, as_of });
+                    }
+                    // Ad-hoc queries: an empty table, with a warning.
+                    views.warnings.push(format!("{}: no snapshot on or before {day}; the table is empty", table.name));
+                    register_files(&views.ctx, lake, table, &[]).await?;
+                    create_views(&views.ctx, table).await?;
+                    continue;
+                };
+                if let Some(m) = opts.month {
+                    let age = (m.last_day() - e.night).num_days();
+                    if age > MAX_SNAPSHOT_AGE_DAYS {
+                        let err = ViewError::StaleSnapshot { table: table.name, month, day: m.last_day(), night: e.night, age };
+                        if !opts.allow_stale_snapshot {
+                            return Err(err);
+                        }
+                        views.warnings.push(format!(
+                            "Snapshot {} memakai ekstrak {} ({age} hari sebelum akhir bulan) / snapshot {} uses the extract of {}",
+                            table.name, e.night, table.name, e.night
+                        ));
+                    }
+                }
+                if let Some(f) = e.file(table.name) {
+                    views.extracts.push(extract_use(table, e.night, e.version, f));
+                }
+                views.snapshots.push((table.name, e.night));
+                ledger.snapshot_chain(table, e.night_ref())
+            }
+        };
+        register_files(&views.ctx, lake, table, &files).await?;
+        create_views(&views.ctx, table).await?;
+    }
+    Ok(views)
+}
+
+fn extract_use(table: &'static Table, night: NaiveDate, version: u32, f: &super::ledger::FileEntry) -> ExtractUse {
+    ExtractUse { source: table.system, table: table.name, night, version, sha256: f.sha256.clone(), rows: f.rows_read }
+}
+
+async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, files: &[String]) -> Result<(), ViewError> {
+    let name = format!("lake_{}", table.name);
+    let schema = table.lake_schema();
+    let provider: Arc<dyn datafusion::catalog::TableProvider> = if files.is_empty() {
+        Arc::new(EmptyTable::new(schema))
+    } else {
+        let urls = files
+            .iter()
+            .map(|f| ListingTableUrl::parse(lake.url_of(f)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(df_err(&name))?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
+        Arc::new(ListingTable::try_new(config).map_err(df_err(&name))?)
+    };
+    ctx.register_table(name.as_str(), provider).map_err(df_err(&name))?;
+    Ok(())
+}
+
+/// The view over `lake_<table>` with the spec's semantics.
+async fn create_views(ctx: &SessionContext, table: &Table) -> Result<(), ViewError> {
+    let cols: Vec<String> = table.lake_columns().filter_map(|(_, c)| c.lake_name()).collect();
+    let list = cols.join(", ");
+    let key = table.key.join(", ");
+    let name = table.name;
+    let sqls: Vec<String> = match table.kind {
+        Kind::Incremental => vec![
+            format!("CREATE VIEW {name}_history AS SELECT {list}, {EXTRACT_DATE} FROM lake_{name}"),
+            format!(
+                "CREATE VIEW {name} AS SELECT {list}, {EXTRACT_DATE} FROM (SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {EXTRACT_DATE} DESC) AS _rn FROM lake_{name}) WHERE _rn = 1"
+            ),
+        ],
+        Kind::Snapshot => {
+            let latest = format!(
+                "(SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {EXTRACT_DATE} DESC) AS _rn FROM lake_{name}) WHERE _rn = 1 AND {OP} = 'U'"
+            );
+            if name == "employers" {
+                let sel: Vec<String> = cols
+                    .iter()
+                    .map(|c| if c == "province_code" { "p.code AS province_code, e.province_code AS province_code_bps".to_string() } else { format!("e.{c}") })
+                    .collect();
+                vec![format!(
+                    "CREATE VIEW {name} AS SELECT {}, e.{EXTRACT_DATE} FROM (SELECT * FROM {latest}) e JOIN provinces p ON p.bps_code = e.province_code",
+                    sel.join(", ")
+                )]
+            } else {
+                vec![format!("CREATE VIEW {name} AS SELECT {list}, {EXTRACT_DATE} FROM {latest}")]
+            }
+        }
+    };
+    for sql in sqls {
+        ctx.sql(&sql).await.map_err(df_err(name))?;
+    }
+    Ok(())
+}
+
+fn mem(ctx: &SessionContext, name: &str, schema: SchemaRef, columns: Vec<ArrayRef>) -> Result<(), ViewError> {
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| df_err(name)(e.into()))?;
+    let table = MemTable::try_new(schema, vec![vec![batch]]).map_err(df_err(name))?;
+    ctx.register_table(name, Arc::new(table)).map_err(df_err(name))?;
+    Ok(())
+}
+
+fn strings<'a>(it: impl Iterator<Item = &'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(it))
+}
+
+fn register_reference(ctx: &SessionContext) -> Result<(), ViewError> {
+    let p = provinces();
+    mem(
+        ctx,
+        "provinces",
+        Arc::new(Schema::new(vec![
+            Field::new("code", DataType::Utf8, false),
+            Field::new("bps_code", DataType::Utf8, false),
+            Field::new("name", DataType::Utf8, false),
+            Field::new("tile_row", DataType::Int64, false),
+            Field::new("tile_col", DataType::Int64, false),
+        ])),
+        vec![
+            strings(p.iter().map(|x| x.code.as_str())),
+            strings(p.iter().map(|x| x.bps_code.as_str())),
+            strings(p.iter().map(|x| x.name.as_str())),
+            Arc::new(Int64Array::from_iter_values(p.iter().map(|x| x.tile_row))),
+            Arc::new(Int64Array::from_iter_values(p.iter().map(|x| x.tile_col))),
+        ],
+    )?;
+    let v = violations();
+    mem(
+        ctx,
+        "violations",
+        Arc::new(Schema::new(vec![
+            Field::new("code", DataType::Utf8, false),
+            Field::new("name", DataType::Utf8, false),
+            Field::new("name_en", DataType::Utf8, false),
+            Field::new("ord", DataType::Int64, false),
+        ])),
+        vec![
+            strings(v.iter().map(|x| x.code.as_str())),
+            strings(v.iter().map(|x| x.name.as_str())),
+            strings(v.iter().map(|x| x.name_en.as_str())),
+            Arc::new(Int64Array::from_iter_values(1..=v.len() as i64)),
+        ],
+    )?;
+    mem(
+        ctx,
+        "complaint_statuses",
+        Arc::new(Schema::new(vec![
+            Field::new("code", DataType::Utf8, false),
+            Field::new("name_id", DataType::Utf8, false),
+            Field::new("terminal", DataType::Boolean, false),
+            Field::new("follow_up", DataType::Boolean, false),
+        ])),
+        vec![
+            strings(STATUSES.iter().map(|s| s.code)),
+            strings(STATUSES.iter().map(|s| s.name_id)),
+            Arc::new(BooleanArray::from(STATUSES.iter().map(|s| s.terminal).collect::<Vec<_>>())),
+            Arc::new(BooleanArray::from(STATUSES.iter().map(|s| s.follow_up).collect::<Vec<_>>())),
+        ],
+    )
+}
+
+fn register_bookkeeping(ctx: &SessionContext, ledger: &Ledger, as_of: NaiveDate) -> Result<(), ViewError> {
+    let mut n_source = Vec::new();
+    let mut n_date = Vec::new();
+    let mut n_state = Vec::new();
+    let mut t = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for system in System::ALL {
+        for night in ledger.nights(system).filter(|n| *n <= as_of) {
+            let eff = ledger.effective(system, night);
+            n_source.push(system.name());
+            n_date.push(days_since_epoch(night));
+            n_state.push(if eff.is_some() { "ingested" } else { "rejected" });
+            let Some(e) = eff else { continue };
+            debug_assert_eq!(e.status, DeliveryStatus::Ingested);
+            for table in system.tables() {
+                if let Some(f) = e.file(table.name) {
+                    t.0.push(system.name());
+                    t.1.push(table.name);
+                    t.2.push(table.order as i64);
+                    t.3.push(days_since_epoch(night));
+                    t.4.push(f.rows_read as i64);
+                    t.5.push(f.rows_accepted as i64);
+                    t.6.push(f.rows_quarantined as i64);
+                }
+            }
+        }
+    }
+    mem(
+        ctx,
+        "nights",
+        Arc::new(Schema::new(vec![
+            Field::new("source", DataType::Utf8, false),
+            Field::new("extract_date", DataType::Date32, false),
+            Field::new("state", DataType::Utf8, false),
+        ])),
+        vec![strings(n_source.into_iter()), Arc::new(Date32Array::from(n_date)), strings(n_state.into_iter())],
+    )?;
+    mem(
+        ctx,
+        "night_tables",
+        Arc::new(Schema::new(vec![
+            Field::new("source", DataType::Utf8, false),
+            Field::new("table_name", DataType::Utf8, false),
+            Field::new("table_order", DataType::Int64, false),
+            Field::new("extract_date", DataType::Date32, false),
+            Field::new("rows_read", DataType::Int64, false),
+            Field::new("rows_accepted", DataType::Int64, false),
+            Field::new("rows_quarantined", DataType::Int64, false),
+        ])),
+        vec![
+            strings(t.0.into_iter()),
+            strings(t.1.into_iter()),
+            Arc::new(Int64Array::from(t.2)),
+            Arc::new(Date32Array::from(t.3)),
+            Arc::new(Int64Array::from(t.4)),
+            Arc::new(Int64Array::from(t.5)),
+            Arc::new(Int64Array::from(t.6)),
+        ],
+    )
+}

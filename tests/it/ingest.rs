@@ -1,0 +1,475 @@
+//! Ingest: every row of "Broken deliveries" in extracts.md, idempotence,
+//! re-deliveries, crash consistency and personal data.
+
+use wasnaker::ingest::{Action, IngestOptions, NightOutcome};
+use wasnaker::lake::ledger::DeliveryStatus;
+
+use crate::common::*;
+
+const N1: &str = "2026-10-03";
+const N2: &str = "2026-10-04";
+
+fn rejection(report: &wasnaker::ingest::IngestReport, system: &str) -> String {
+    let r = report.results.iter().find(|r| r.system.name() == system).expect("a result for the system");
+    match &r.outcome {
+        NightOutcome::Rejected(rej) => rej.to_string(),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+fn files_of(report: &wasnaker::ingest::IngestReport, system: &str) -> Vec<wasnaker::lake::ledger::FileEntry> {
+    let r = report.results.iter().find(|r| r.system.name() == system).expect("a result for the system");
+    match &r.outcome {
+        NightOutcome::Ingested { files, .. } => files.clone(),
+        other => panic!("expected ingested, got {other:?}"),
+    }
+}
+
+fn file<'a>(files: &'a [wasnaker::lake::ledger::FileEntry], table: &str) -> &'a wasnaker::lake::ledger::FileEntry {
+    files.iter().find(|f| f.table == table).unwrap()
+}
+
+#[tokio::test]
+async fn clean_nights_ingest_and_rerun_is_a_no_op() {
+    let f = Fixture::new();
+    f.inspection(N1, &[], Done::Empty);
+    f.insurance(N1, &[], Done::Sums);
+    let r = f.ingest().await;
+    assert_eq!((r.ingested(), r.rejected(), r.failed()), (2, 0, 0));
+    let files = files_of(&r, "inspection");
+    assert_eq!(file(&files, "companies").rows_read, 2);
+    assert_eq!(file(&files, "complaints").rows_accepted, 2);
+    assert_eq!(file(&files, "complaint_events").rows_accepted, 2);
+    let before = f.lake_files();
+    let again = f.ingest().await;
+    assert_eq!(again.results.len(), 0);
+    let seen: Vec<_> = again.plan.nights.iter().filter(|n| !matches!(n.action, Action::Late { .. })).collect();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|n| matches!(n.action, Action::Seen { version: 1, status: DeliveryStatus::Ingested })));
+    // Nights after N1 with no delivery 36 h after they ended are reported late.
+    let late = again.plan.nights.iter().find(|n| matches!(n.action, Action::Late { .. })).unwrap();
+    assert_eq!(late.night, date(N2));
+    assert_eq!(f.lake_files(), before, "a second run must not write anything");
+    let csv = query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM complaints", None, None).await;
+    assert_eq!(csv, "n\n2\n");
+    let csv = query_csv(&f.lake_loc(), "SELECT npp, province_code, province_code_bps FROM employers ORDER BY npp", None, None).await;
+    assert_eq!(csv, "npp,province_code,province_code_bps\n12345678,31,31\n87654321,91,94\n");
+}
+
+#[tokio::test]
+async fn folder_without_done_waits_and_is_late_after_36_hours() {
+    let f = Fixture::new();
+    f.insurance(N1, &[], Done::Missing);
+    // The night ends 2026-10-04 00:00 WIB = 2026-10-03T17:00Z; 36 h later is 2026-10-05T05:00Z.
+    let r = f.ingest_at("2026-10-05T04:59:00Z".parse().unwrap(), IngestOptions::default()).await;
+    assert_eq!(r.results.len(), 0);
+    assert_eq!(r.plan.nights[0].action, Action::Waiting);
+    let r = f.ingest_at("2026-10-05T05:00:00Z".parse().unwrap(), IngestOptions::default()).await;
+    assert_eq!(r.plan.nights[0].action, Action::Late { hours: 36 });
+    assert!(f.ledger().await.entries().next().is_none());
+    // Later complete nights are ingested meanwhile.
+    f.insurance(N2, &[], Done::Empty);
+    let r = f.ingest().await;
+    assert_eq!(r.ingested(), 1);
+}
+
+/// A night is rejected whole: nothing of it is visible, other nights still ingest.
+async fn assert_rejected(f: &Fixture, system: &str, expect: &[&str]) {
+    let other = if system == "inspection" { "insurance" } else { "inspection" };
+    if other == "inspection" {
+        f.inspection(N1, &[], Done::Empty);
+    } else {
+        f.insurance(N1, &[], Done::Empty);
+    }
+    let r = f.ingest().await;
+    let msg = rejection(&r, system);
+    for e in expect {
+        assert!(msg.contains(e), "rejection message {msg:?} should contain {e:?}");
+    }
+    let ledger = f.ledger().await;
+    let sys = if system == "inspection" { wasnaker::contract::System::Inspection } else { wasnaker::contract::System::Insurance };
+    assert!(ledger.effective(sys, date(N1)).is_none());
+    assert_eq!(ledger.deliveries(sys, date(N1))[0].status, DeliveryStatus::Rejected);
+    assert_eq!(r.ingested(), 1, "the other system's night still ingests");
+    assert!(
+        f.lake_files().iter().all(|(p, _)| !p.starts_with("tables/") || !p.contains(&format!("night={N1}")) || {
+            let t = p.split('/').nth(1).unwrap();
+            wasnaker::contract::table(t).unwrap().system.name() == other
+        }),
+        "no lake file of the rejected night"
+    );
+}
+
+#[tokio::test]
+async fn truncated_gzip_rejects_the_night() {
+    let f = Fixture::new();
+    let mut bytes = gz(EMPLOYERS.as_bytes());
+    bytes.truncate(bytes.len() - 10);
+    f.write_raw("insurance", N1, &[("employers.jsonl.gz", bytes), ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes()))], Done::Empty);
+    assert_rejected(&f, "insurance", &["employers.jsonl.gz", "gzip"]).await;
+}
+
+#[tokio::test]
+async fn corrupt_gzip_rejects_the_night() {
+    let f = Fixture::new();
+    let mut bytes = gz(COMPANIES.as_bytes());
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    bytes[mid + 1] ^= 0xFF;
+    f.write_raw("inspection", N1, &inspection_raw(&[("companies.csv.gz", bytes)]), Done::Empty);
+    assert_rejected(&f, "inspection", &["companies.csv.gz", "gzip"]).await;
+}
+
+#[tokio::test]
+async fn bytes_after_the_last_member_reject_the_night() {
+    let f = Fixture::new();
+    let mut bytes = gz(INSPECTIONS.as_bytes());
+    bytes.extend_from_slice(b"garbage");
+    f.write_raw("inspection", N1, &inspection_raw(&[("inspections.csv.gz", bytes)]), Done::Empty);
+    assert_rejected(&f, "inspection", &["inspections.csv.gz", "gzip"]).await;
+}
+
+#[tokio::test]
+async fn empty_file_without_header_rejects_the_night() {
+    let f = Fixture::new();
+    f.inspection(N1, &[("complaints.csv.gz", "")], Done::Empty);
+    assert_rejected(&f, "inspection", &["complaints.csv.gz", "no header"]).await;
+    let g = Fixture::new();
+    g.write_raw("inspection", N1, &inspection_raw(&[("complaints.csv.gz", Vec::new())]), Done::Empty);
+    assert_rejected(&g, "inspection", &["complaints.csv.gz", "empty"]).await;
+}
+
+#[tokio::test]
+async fn missing_contract_file_rejects_the_night() {
+    let f = Fixture::new();
+    f.inspection(N1, &[("inspectors.csv.gz", REMOVE)], Done::Empty);
+    assert_rejected(&f, "inspection", &["inspectors.csv.gz", "missing"]).await;
+}
+
+#[tokio::test]
+async fn checksum_mismatch_rejects_the_night() {
+    let f = Fixture::new();
+    let good = gz(EMPLOYERS.as_bytes());
+    let done = format!("{}  employers.jsonl.gz\n{}  contributions.jsonl.gz\n", sha256(b"something else"), sha256(&gz(CONTRIBUTIONS.as_bytes())));
+    f.write_raw("insurance", N1, &[("employers.jsonl.gz", good), ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes()))], Done::Text(done));
+    assert_rejected(&f, "insurance", &["employers.jsonl.gz", "checksum mismatch"]).await;
+}
+
+#[tokio::test]
+async fn done_listing_some_files_or_other_lines_rejects_the_night() {
+    let f = Fixture::new();
+    let e = gz(EMPLOYERS.as_bytes());
+    let done = format!("{}  employers.jsonl.gz\n", sha256(&e));
+    f.write_raw("insurance", N1, &[("employers.jsonl.gz", e.clone()), ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes()))], Done::Text(done));
+    assert_rejected(&f, "insurance", &["_DONE", "contributions.jsonl.gz"]).await;
+
+    let g = Fixture::new();
+    let c = gz(CONTRIBUTIONS.as_bytes());
+    let done = format!("{}  employers.jsonl.gz\n{}  contributions.jsonl.gz\nOK\n", sha256(&e), sha256(&c));
+    g.write_raw("insurance", N1, &[("employers.jsonl.gz", e), ("contributions.jsonl.gz", c)], Done::Text(done));
+    assert_rejected(&g, "insurance", &["_DONE, line 3"]).await;
+}
+
+#[tokio::test]
+async fn header_problems_reject_the_night() {
+    let cases: &[(&str, String, &[&str])] = &[
+        ("missing column", INSPECTIONS.replace(",outcome\n", "\n").replace(",COMPLIANT\n", "\n"), &["inspections.csv.gz", "line 1", "outcome"]),
+        ("renamed column", INSPECTIONS.replace("findings", "finding_count"), &["findings", "missing or renamed"]),
+        ("column twice", INSPECTIONS.replace(",outcome\n", ",outcome,findings\n").replace("COMPLIANT\n", "COMPLIANT,0\n"), &["findings", "2 times"]),
+        ("wrong delimiter", INSPECTIONS.replace(',', ";"), &["wrong delimiter"]),
+    ];
+    for (what, content, expect) in cases {
+        let f = Fixture::new();
+        f.inspection(N1, &[("inspections.csv.gz", content.as_str())], Done::Empty);
+        eprintln!("case: {what}");
+        assert_rejected(&f, "inspection", expect).await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symbolic_link_in_night_folder_rejects_the_night() {
+    let f = Fixture::new();
+    f.insurance(N1, &[], Done::Empty);
+    let dir = f.night_dir("insurance", N1);
+    std::fs::rename(dir.join("contributions.jsonl.gz"), f.dir.path().join("elsewhere.gz")).unwrap();
+    std::os::unix::fs::symlink(f.dir.path().join("elsewhere.gz"), dir.join("contributions.jsonl.gz")).unwrap();
+    assert_rejected(&f, "insurance", &["contributions.jsonl.gz", "symbolic link"]).await;
+}
+
+#[tokio::test]
+async fn snapshot_with_zero_records_rejects_the_night() {
+    let f = Fixture::new();
+    f.insurance(N1, &[("employers.jsonl.gz", "\n\n")], Done::Empty);
+    assert_rejected(&f, "insurance", &["employers.jsonl.gz", "0 data records"]).await;
+}
+
+#[tokio::test]
+async fn collapsed_snapshot_rejects_the_night_and_falls_back() {
+    let f = Fixture::new();
+    let mut big = String::from(COMPANIES);
+    for i in 3..=10 {
+        big.push_str(&format!("CMP-00000{i:02},,PT Lain {i},31,,,MIKRO,,false,2026-10-01T09:00:00+07:00\n"));
+    }
+    f.inspection(N1, &[("companies.csv.gz", big.as_str())], Done::Empty);
+    assert_eq!(f.ingest().await.ingested(), 1);
+    // 10 records, then 4 (< half): rejected; 5 would be exactly half: accepted.
+    let four: String = big.lines().take(5).map(|l| format!("{l}\n")).collect();
+    f.inspection(N2, &[("companies.csv.gz", four.as_str()), ("complaints.csv.gz", COMPLAINTS)], Done::Empty);
+    let r = f.ingest().await;
+    assert!(rejection(&r, "inspection").contains("fewer than half of the 10"));
+    let csv = query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM companies", None, Some(N2)).await;
+    assert_eq!(csv, "n\n10\n", "the snapshot falls back to the previous night");
+    let five: String = big.lines().take(6).map(|l| format!("{l}\n")).collect();
+    f.inspection("2026-10-05", &[("companies.csv.gz", five.as_str())], Done::Empty);
+    assert_eq!(f.ingest().await.ingested(), 1);
+}
+
+#[tokio::test]
+async fn broken_redelivery_keeps_the_earlier_delivery() {
+    let f = Fixture::new();
+    f.insurance(N1, &[], Done::Empty);
+    assert_eq!(f.ingest().await.ingested(), 1);
+    let e = gz(EMPLOYERS.as_bytes());
+    let c = gz(CONTRIBUTIONS.as_bytes());
+    let done = format!("{}  employers.jsonl.gz\n{}  contributions.jsonl.gz\n", sha256(&e), sha256(b"x"));
+    f.write_raw("insurance", N1, &[("employers.jsonl.gz", e), ("contributions.jsonl.gz", c)], Done::Text(done));
+    let r = f.ingest().await;
+    assert!(rejection(&r, "insurance").contains("checksum mismatch"));
+    let ledger = f.ledger().await;
+    let sys = wasnaker::contract::System::Insurance;
+    assert_eq!(ledger.effective(sys, date(N1)).unwrap().version, 1);
+    assert_eq!(ledger.deliveries(sys, date(N1)).len(), 2);
+    assert_eq!(query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM contributions", None, None).await, "n\n1\n");
+}
+
+fn inspection_raw(replace: &[(&'static str, Vec<u8>)]) -> Vec<(&'static str, Vec<u8>)> {
+    let mut files: Vec<(&'static str, Vec<u8>)> = vec![
+        ("companies.csv.gz", gz(COMPANIES.as_bytes())),
+        ("inspectors.csv.gz", gz(INSPECTORS.as_bytes())),
+        ("complaints.csv.gz", gz(COMPLAINTS.as_bytes())),
+        ("complaint_events.csv.gz", gz(EVENTS.as_bytes())),
+        ("inspections.csv.gz", gz(INSPECTIONS.as_bytes())),
+    ];
+    for (n, b) in replace {
+        if let Some(slot) = files.iter_mut().find(|(f, _)| f == n) {
+            slot.1 = b.clone();
+        }
+    }
+    files
+}
+
+/// Each row-level break of the contract: the row is quarantined with file,
+/// record, line, column and reason; the rest of the file is ingested.
+#[tokio::test]
+async fn bad_rows_are_quarantined_with_their_reason() {
+    const H: &str = "complaint_id,received_at,channel,reporter_type,union_name,complainant_name,complainant_nik,complainant_phone,company_id,province_code,violation_code,workers_affected,description,updated_at\n";
+    const OK: &str = "ADU-2026-0000009,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n";
+    let cases: &[(&str, &[u8], Option<&str>, &str)] = &[
+        ("bad timestamp", b"ADU-2026-0000001,2026-10-02 9am,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("received_at"), "RFC 3339"),
+        ("after the extract date", b"ADU-2026-0000001,2026-10-04T00:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("received_at"), "after the end of the extract date"),
+        ("unknown code", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,FAX,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("channel"), "valid values are ONLINE"),
+        ("unknown province", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,99,THR,1,,2026-10-02T09:00:00+07:00\n", Some("province_code"), "province code"),
+        ("null in non-null", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,,1,,2026-10-02T09:00:00+07:00\n", Some("violation_code"), "required"),
+        ("negative count", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,-4,,2026-10-02T09:00:00+07:00\n", Some("workers_affected"), "negative"),
+        ("wrong digits", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,990101010101000,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("complainant_nik"), "exactly 16 digits"),
+        ("not UTF-8", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,UNION,SP \xff\xfe,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("union_name"), "UTF-8"),
+        ("too few fields", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE\n", None, "has 3 fields but the header has 14"),
+        ("too many fields", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00,extra\n", None, "has 15 fields"),
+    ];
+    for (what, row, column, reason) in cases {
+        let f = Fixture::new();
+        let mut content = H.as_bytes().to_vec();
+        content.extend_from_slice(OK.as_bytes());
+        content.extend_from_slice(row);
+        f.write_raw("inspection", N1, &inspection_raw(&[("complaints.csv.gz", gz(&content))]), Done::Empty);
+        let r = f.ingest().await;
+        let files = files_of(&r, "inspection");
+        let c = file(&files, "complaints");
+        assert_eq!((c.rows_read, c.rows_accepted, c.rows_quarantined), (2, 1, 1), "{what}");
+        let q = query_quarantine(&f, "complaints").await;
+        assert_eq!(q.len(), 1, "{what}");
+        let (record, line, col, why) = &q[0];
+        assert_eq!((*record, *line), (2, 3), "{what}: record 2 is on line 3");
+        assert_eq!(col.as_deref(), *column, "{what}");
+        assert!(why.contains(reason), "{what}: reason {why:?} should contain {reason:?}");
+    }
+}
+
+#[tokio::test]
+async fn cross_column_rules_and_json_type_errors_are_quarantined() {
+    let f = Fixture::new();
+    let companies = format!("{COMPANIES}CMP-0000003,,PT Salah Kabupaten,31,3271,C,BESAR,5,true,2026-10-01T09:00:00+07:00\n");
+    let inspections = format!("{INSPECTIONS}INSP-0000002,CMP-0000001,INS-00001,2026-10-03,ROUTINE,ADU-2026-0000001,0,COMPLIANT\nINSP-0000003,CMP-0000001,INS-00001,2026-10-03,COMPLAINT,,0,COMPLIANT\n");
+    f.inspection(N1, &[("companies.csv.gz", companies.as_str()), ("inspections.csv.gz", inspections.as_str())], Done::Empty);
+    let employers = format!(
+        "{EMPLOYERS}{}\n{}\n{}\n[1,2]\n{{\"npp\": \n{}\n",
+        r#"{"npp":"11111111","employer_name":"A","province_code":"31","status":"ACTIVE","registered_workers":"25","programs":[],"arrears_months":0,"arrears_amount_idr":0,"registered_on":"2020-01-01"}"#,
+        r#"{"npp":"22222222","employer_name":"B","province_code":"31","status":"ACTIVE","registered_workers":25.0,"programs":[],"arrears_months":0,"arrears_amount_idr":0,"registered_on":"2020-01-01"}"#,
+        r#"{"npp":"33333333","employer_name":"C","province_code":"31","status":"ACTIVE","registered_workers":2.5e1,"programs":["JKK","JKK"],"arrears_months":0,"arrears_amount_idr":0,"registered_on":"2020-01-01"}"#,
+        r#"{"npp":"44444444","employer_name":"D","province_code":"31","status":"ACTIVE","registered_workers":1,"programs":["JKK"],"arrears_months":0,"arrears_amount_idr":0,"registered_on":"2020-01-01","extra_key":1}"#,
+    );
+    f.insurance(N1, &[("employers.jsonl.gz", employers.as_str())], Done::Empty);
+    let r = f.ingest().await;
+    assert_eq!(r.ingested(), 2);
+    let q = query_quarantine(&f, "companies").await;
+    assert_eq!(q, vec![(3, 4, Some("regency_code".into()), q[0].3.clone())]);
+    assert!(q[0].3.contains("regency of the row's province_code"));
+    let q = query_quarantine(&f, "inspections").await;
+    assert_eq!(q.iter().map(|x| (x.0, x.2.clone())).collect::<Vec<_>>(), vec![(2, Some("complaint_id".into())), (3, Some("complaint_id".into()))]);
+    let q = query_quarantine(&f, "employers").await;
+    let got: Vec<(u64, Option<String>)> = q.iter().map(|x| (x.0, x.2.clone())).collect();
+    assert_eq!(
+        got,
+        vec![(3, Some("registered_workers".into())), (4, Some("registered_workers".into())), (5, Some("registered_workers".into())), (6, None), (7, None)]
+    );
+    assert!(q[0].3.contains("wrong JSON type"));
+    assert!(q[1].3.contains("without fraction or exponent"));
+    assert!(q[3].3.contains("not a JSON object"));
+    assert!(q[4].3.contains("not valid JSON"));
+    let files = files_of(&r, "insurance");
+    let e = file(&files, "employers");
+    assert_eq!((e.rows_read, e.rows_accepted, e.rows_quarantined), (8, 3, 5), "line 8 (npp 44444444) is accepted");
+    assert!(e.warnings.iter().any(|w| w.contains("extra_key")), "{:?}", e.warnings);
+}
+
+#[tokio::test]
+async fn duplicate_keys_quarantine_every_row_and_keep_the_previous_version() {
+    let f = Fixture::new();
+    f.inspection(N1, &[], Done::Empty);
+    f.ingest().await;
+    let dup = format!(
+        "{}CMP-0000001,1234567890123,PT Maju Jaya Baru,31,3171,C,BESAR,130,true,2026-10-04T09:00:00+07:00\n",
+        COMPANIES.replace("PT Maju Jaya", "PT Maju Jaya Lama")
+    );
+    let events = format!("{EVENTS}EVT-000000002,ADU-2026-0000001,2026-10-04T10:00:00+07:00,INSPECTED,INS-00001\n");
+    f.inspection(N2, &[("companies.csv.gz", dup.as_str()), ("complaint_events.csv.gz", events.as_str())], Done::Empty);
+    let r = f.ingest().await;
+    let files = files_of(&r, "inspection");
+    assert_eq!(file(&files, "companies").rows_quarantined, 2);
+    assert_eq!(file(&files, "complaint_events").rows_quarantined, 2);
+    let csv = query_csv(&f.lake_loc(), "SELECT company_id, name FROM companies ORDER BY company_id", None, Some(N2)).await;
+    assert_eq!(csv, "company_id,name\nCMP-0000001,PT Maju Jaya\nCMP-0000002,CV Dua Saudara\n");
+    let csv = query_csv(&f.lake_loc(), "SELECT event_id, status FROM complaint_events ORDER BY event_id", None, None).await;
+    assert_eq!(csv, "event_id,status\nEVT-000000001,RECEIVED\nEVT-000000002,ASSIGNED\n", "the event keeps its previous version");
+    let q = query_quarantine(&f, "companies").await;
+    assert!(q.iter().all(|x| x.3.contains("duplicate key")));
+}
+
+#[tokio::test]
+async fn valid_oddities_are_accepted() {
+    let f = Fixture::new();
+    // BOM, CRLF, blank lines before the header and between records, quoted header
+    // names, a quoted newline and comma, a changed column order, an extra column,
+    // one differing only in case, formula-like text kept verbatim.
+    let companies = "\u{feff}\r\n\r\n\"company_id\",name,nib,province_code,regency_code,kbli_section,size_class,workers_total,wlkp_registered,updated_at,Name,note\r\nCMP-0000001,\"=HYPERLINK(\"\"x\"\"), PT\r\nMaju\",1234567890123,31,3171,C,BESAR,120,true,2026-10-01T09:00:00.5+08:00,x,y\r\n\r\nCMP-0000002,@CV Dua,,32,,,KECIL,,false,2026-10-02T02:00:00Z,x,y";
+    let mut multi = gz(INSPECTIONS.lines().next().unwrap().as_bytes());
+    multi.extend(gz(b""));
+    multi.extend(gz(format!("\n{}\n", INSPECTIONS.lines().nth(1).unwrap()).as_bytes()));
+    let events_header_only = "event_id,complaint_id,event_at,status,inspector_id\n";
+    let mut files = inspection_raw(&[
+        ("companies.csv.gz", gz(companies.as_bytes())),
+        ("inspections.csv.gz", multi),
+        ("complaint_events.csv.gz", gz(events_header_only.as_bytes())),
+    ]);
+    files.push(("README.txt", b"hello".to_vec()));
+    f.write_raw("inspection", N1, &files, Done::Sums);
+    let r = f.ingest().await;
+    let res = &r.results[0];
+    let NightOutcome::Ingested { files, ignored_files } = &res.outcome else { panic!("{:?}", res.outcome) };
+    assert_eq!(ignored_files, &vec!["README.txt".to_string()]);
+    let c = file(files, "companies");
+    assert_eq!((c.rows_read, c.rows_accepted, c.rows_quarantined), (2, 2, 0));
+    assert!(c.warnings[0].contains("Name, note"), "{:?}", c.warnings);
+    assert_eq!(file(files, "inspections").rows_accepted, 1);
+    assert_eq!(file(files, "complaint_events").rows_read, 0);
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT company_id, name, nib, arrow_cast(updated_at, 'Utf8') AS t FROM companies ORDER BY company_id",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        csv,
+        "company_id,name,nib,t\nCMP-0000001,\"=HYPERLINK(\"\"x\"\"), PT\r\nMaju\",1234567890123,2026-10-01T01:00:00.500Z\nCMP-0000002,@CV Dua,,2026-10-02T02:00:00Z\n"
+    );
+}
+
+#[tokio::test]
+async fn very_long_fields_are_accepted() {
+    let f = Fixture::new();
+    let long = "x".repeat(3 << 20);
+    let complaints = format!(
+        "{COMPLAINTS}ADU-2026-0000003,2026-10-02T09:00:00+07:00,UNION_LETTER,UNION,SP {long},,,,,31,LEMBUR,3,{long},2026-10-02T09:00:00+07:00\n"
+    );
+    f.inspection(N1, &[("complaints.csv.gz", complaints.as_str())], Done::Empty);
+    let r = f.ingest().await;
+    assert_eq!(file(&files_of(&r, "inspection"), "complaints").rows_accepted, 3);
+    let csv = query_csv(&f.lake_loc(), "SELECT length(union_name) AS n FROM complaints WHERE complaint_id = 'ADU-2026-0000003'", None, None).await;
+    assert_eq!(csv, format!("n\n{}\n", (3 << 20) + 3));
+}
+
+#[tokio::test]
+async fn redelivered_night_supersedes_and_identical_redelivery_is_a_no_op() {
+    let f = Fixture::new();
+    f.inspection(N1, &[], Done::Empty);
+    f.ingest().await;
+    // Same _DONE again: nothing to do.
+    f.inspection(N1, &[], Done::Empty);
+    assert_eq!(f.ingest().await.results.len(), 0);
+    // Corrected: complaint 2 is gone, complaint 1 changed; _DONE with checksums.
+    let corrected = COMPLAINTS.lines().take(2).collect::<Vec<_>>().join("\n").replace(",THR,12,", ",UPAH_MINIMUM,12,");
+    f.inspection(N1, &[("complaints.csv.gz", corrected.as_str())], Done::Sums);
+    let r = f.ingest().await;
+    assert_eq!(r.results[0].version, 2);
+    let ledger = f.ledger().await;
+    assert_eq!(ledger.deliveries(wasnaker::contract::System::Inspection, date(N1)).len(), 2, "the old delivery stays recorded");
+    let csv = query_csv(&f.lake_loc(), "SELECT complaint_id, violation_code FROM complaints ORDER BY 1", None, None).await;
+    assert_eq!(csv, "complaint_id,violation_code\nADU-2026-0000001,UPAH_MINIMUM\n");
+    let csv = query_csv(&f.lake_loc(), "SELECT sum(rows_read) AS n FROM night_tables WHERE table_name = 'complaints'", None, None).await;
+    assert_eq!(csv, "n\n1\n", "nothing counted twice");
+}
+
+#[tokio::test]
+async fn latest_extract_wins_and_dry_run_writes_nothing() {
+    let f = Fixture::new();
+    f.inspection(N1, &[], Done::Empty);
+    let changed = COMPLAINTS.replace(",K3,", ",LEMBUR,").replace("2026-10-02T23:30:00Z\n", "2026-10-03T01:00:00Z\n");
+    f.inspection(N2, &[("complaints.csv.gz", changed.as_str())], Done::Empty);
+    let dry = f.ingest_at("2026-12-01T00:00:00Z".parse().unwrap(), IngestOptions { dry_run: true, ..Default::default() }).await;
+    assert_eq!(dry.plan.to_ingest(), 2);
+    assert!(f.lake_files().is_empty(), "dry run writes nothing");
+    // Ingest the later night first (--date), then the earlier one: order of ingestion never matters.
+    let only = IngestOptions { from: Some(date(N2)), to: Some(date(N2)), dry_run: false };
+    assert_eq!(f.ingest_at("2026-12-01T00:00:00Z".parse().unwrap(), only).await.ingested(), 1);
+    assert_eq!(f.ingest().await.ingested(), 1);
+    let csv = query_csv(&f.lake_loc(), "SELECT complaint_id, violation_code, _extract_date FROM complaints ORDER BY 1", None, None).await;
+    assert_eq!(csv, "complaint_id,violation_code,_extract_date\nADU-2026-0000001,THR,2026-10-04\nADU-2026-0000002,LEMBUR,2026-10-04\n");
+    let csv = query_csv(&f.lake_loc(), "SELECT complaint_id, violation_code FROM complaints ORDER BY 1", None, Some(N1)).await;
+    assert_eq!(csv, "complaint_id,violation_code\nADU-2026-0000001,THR\nADU-2026-0000002,K3\n", "as_of selects the extracts");
+}
+
+/// Quarantine rows of a table: (record, line, column, reason).
+pub async fn query_quarantine(f: &Fixture, table: &str) -> Vec<(u64, u64, Option<String>, String)> {
+    use arrow::array::AsArray;
+    let mut out = Vec::new();
+    for (path, bytes) in f.lake_files() {
+        if !path.starts_with(&format!("quarantine/{table}/")) {
+            continue;
+        }
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
+        for b in reader {
+            let b = b.unwrap();
+            let rec = b.column_by_name("record").unwrap().as_primitive::<arrow::datatypes::Int64Type>().clone();
+            let line = b.column_by_name("line").unwrap().as_primitive::<arrow::datatypes::Int64Type>().clone();
+            let col = b.column_by_name("column").unwrap().as_string::<i32>().clone();
+            let reason = b.column_by_name("reason").unwrap().as_string::<i32>().clone();
+            for i in 0..b.num_rows() {
+                let c = (!arrow::array::Array::is_null(&col, i)).then(|| col.value(i).to_string());
+                out.push((rec.value(i) as u64, line.value(i) as u64, c, reason.value(i).to_string()));
+            }
+        }
+    }
+    out
+}

@@ -77,10 +77,31 @@ pub fn print_ingest(report: &IngestReport, dry_run: bool) {
                 ("seen".into(), String::new(), String::new(), String::new(), format!("delivery already {status:?} as v{version}; nothing to do").to_lowercase())
             }
             (None, Action::Waiting) => ("waiting".into(), String::new(), String::new(), String::new(), "no _DONE yet: still being written".into()),
-            (None, Action::Late { hours }) => ("LATE".into(), String::new(), String::new(), String::new(), format!("no complete delivery {hours} h after the night ended")),
+            (None, Action::Late { .. }) => continue,
         };
         shown += 1;
         println!("{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  {}", n.system.name(), n.night.to_string(), status, read, acc, q, note);
+    }
+    for system in System::ALL {
+        let late: Vec<(NaiveDate, i64)> = report
+            .plan
+            .nights
+            .iter()
+            .filter_map(|n| match n.action {
+                Action::Late { hours } if n.system == system => Some((n.night, hours)),
+                _ => None,
+            })
+            .collect();
+        if let Some((first, hours)) = late.first() {
+            let dates: Vec<String> = late.iter().take(8).map(|(d, _)| d.to_string()).collect();
+            let more = if late.len() > 8 { format!(" and {} more", late.len() - 8) } else { String::new() };
+            println!(
+                "LATE {system}: {} night(s) without a complete delivery {} h or more after they ended: {}{more} (the oldest {hours} h late since {first})",
+                late.len(),
+                report.late_after_hours,
+                dates.join(" ")
+            );
+        }
     }
     if !report.plan.ignored_folders.is_empty() {
         println!("ignored folders (not YYYY-MM-DD): {}", report.plan.ignored_folders.join(", "));
@@ -92,11 +113,10 @@ pub fn print_ingest(report: &IngestReport, dry_run: bool) {
         println!("nothing to ingest: {seen} night(s) already ingested, no new delivery");
     } else {
         println!(
-            "{} ingested, {} rejected, {} failed; {seen} already ingested earlier{}",
+            "{} ingested, {} rejected, {} failed; {seen} already seen earlier; {shown} row(s) above",
             report.ingested(),
             report.rejected(),
             report.failed(),
-            if shown == 0 { "" } else { "" }
         );
     }
 }

@@ -126,6 +126,8 @@ pub struct IngestReport {
     pub plan: Plan,
     pub results: Vec<NightResult>,
     pub pseudonym_key_id: Option<String>,
+    /// The deadline used for "late", in hours after a night ended.
+    pub late_after_hours: i64,
 }
 
 impl IngestReport {
@@ -238,6 +240,7 @@ pub async fn ingest(
     let plan = plan(landing, &ledger, clock, late_after_hours, opts).await?;
     let mut report = IngestReport {
         pseudonym_key_id: pseudonymiser.as_ref().map(|p| p.key_id().to_string()),
+        late_after_hours,
         ..Default::default()
     };
     for n in &plan.nights {

@@ -5,6 +5,8 @@
 mod demo;
 mod ingest;
 mod output;
+mod query;
+mod tables;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,10 @@ pub enum Command {
     Demo(demo::Args),
     /// Ingest every complete, not yet ingested night of the landing area.
     Ingest(ingest::Args),
+    /// Run a read-only SQL query over the lake views.
+    Query(query::Args),
+    /// List the tables a query sees, with their columns.
+    Tables(tables::Args),
 }
 
 /// Entry point of the binary.
@@ -44,6 +50,8 @@ pub fn main() -> anyhow::Result<ExitCode> {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, args).await,
+            Command::Query(args) => query::run(&load_config(cli.config.as_deref())?, args).await,
+            Command::Tables(args) => tables::run(&load_config(cli.config.as_deref())?, args).await,
         }
     })
 }

@@ -13,6 +13,7 @@
 //! the ledger records each night's base, so the snapshot as of any ingested
 //! night is rebuilt exactly. This module contains no report logic.
 
+pub mod adhoc;
 pub mod context;
 pub mod ledger;
 

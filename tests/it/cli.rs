@@ -98,3 +98,25 @@ fn kill_9_at_any_moment_then_rerun_gives_the_clean_result() {
         assert_eq!(a, b, "{sql}");
     }
 }
+
+#[test]
+fn query_is_read_only_and_prints_csv_and_json() {
+    let f = Fixture::new();
+    let cfg = write_config(&f);
+    f.inspection("2026-10-03", &[], Done::Empty);
+    f.insurance("2026-10-03", &[], Done::Empty);
+    assert!(bin().arg("--config").arg(&cfg).arg("ingest").stdout(Stdio::null()).status().unwrap().success());
+    let out = bin().arg("--config").arg(&cfg).args(["query", "--format", "csv", "SELECT violation_code, count(*) AS n FROM complaints GROUP BY 1 ORDER BY 1"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "violation_code,n\nK3,1\nTHR,1\n");
+    let out = bin().arg("--config").arg(&cfg).args(["query", "--format", "json", "SELECT count(*) AS n FROM employers"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[{\"n\":2}]");
+    for bad in ["DROP TABLE complaints", "CREATE TABLE x AS SELECT 1", "INSERT INTO complaints SELECT * FROM complaints", "COPY complaints TO '/tmp/x.csv'", "SET datafusion.execution.batch_size = 1"] {
+        let out = bin().arg("--config").arg(&cfg).args(["query", bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad} must be refused");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("query refused"), "{bad}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = bin().arg("--config").arg(&cfg).args(["tables", "--describe"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("complainant_nik_pseudonym") && text.contains("national identity number (pseudonymised)"), "{text}");
+    assert!(!text.contains("lake_complaints"), "internal tables are not listed");
+}

@@ -2,5 +2,6 @@
 
 mod cli;
 mod common;
+mod demo;
 mod ingest;
 mod lake;

@@ -28,6 +28,7 @@
 //! first and `_DONE` last; a re-delivered night arrives a second time (same
 //! paths, `_DONE` with checksums) after at least one later night.
 
+pub mod run;
 mod complaints;
 mod encode;
 mod error;

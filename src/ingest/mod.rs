@@ -243,11 +243,12 @@ pub async fn ingest(
         late_after_hours,
         ..Default::default()
     };
+    info!(to_ingest = plan.to_ingest(), dry_run = opts.dry_run, "plan");
     for n in &plan.nights {
         match &n.action {
-            Action::Ingest { version } => info!(system = %n.system, night = %n.night, version, "planned: ingest"),
-            Action::Seen { version, .. } => info!(system = %n.system, night = %n.night, version, "planned: already seen, skip"),
-            Action::Waiting => info!(system = %n.system, night = %n.night, "planned: no _DONE yet, wait"),
+            Action::Ingest { version } => tracing::debug!(system = %n.system, night = %n.night, version, "planned: ingest"),
+            Action::Seen { version, .. } => tracing::debug!(system = %n.system, night = %n.night, version, "planned: already seen, skip"),
+            Action::Waiting => info!(system = %n.system, night = %n.night, "no _DONE yet: waiting"),
             Action::Late { hours } => warn!(system = %n.system, night = %n.night, hours, "late: no complete delivery"),
         }
     }

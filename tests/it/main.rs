@@ -5,3 +5,4 @@ mod common;
 mod demo;
 mod ingest;
 mod lake;
+mod queries;

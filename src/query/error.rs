@@ -1,0 +1,212 @@
+//! The error type of the query module.
+//!
+//! Variants are grouped by what the caller can do about them:
+//! - a query file is wrong (header, SQL, tables, parameters): fix the file
+//!   named in the message, at the line it names;
+//! - the report parameters are wrong (month, settings): fix the command line
+//!   or configuration;
+//! - running or writing failed (DataFusion, Parquet, I/O): a bug or an
+//!   environment problem, with its source kept;
+//! - a fixture case is wrong: fix the file of the case the message names.
+
+use std::path::PathBuf;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::error::DataFusionError;
+
+/// Everything that can go wrong while loading, running or writing queries.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// Reading a file or listing a folder failed.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Writing a file failed (fixture expectations in update mode).
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The folder holds no `*.sql` file.
+    #[error("{}: no query file (*.sql) found", path.display())]
+    NoQueries { path: PathBuf },
+
+    /// The header comment of a query file is malformed; `message` says what
+    /// was expected.
+    #[error("{}:{line}: {message}", file.display())]
+    Header {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// The SQL of a query file does not parse.
+    #[error("{}: the SQL does not parse: {source}", file.display())]
+    Parse {
+        file: PathBuf,
+        #[source]
+        source: datafusion::sql::sqlparser::parser::ParserError,
+    },
+
+    /// The SQL of a query file parses but is not what a query file may hold.
+    #[error("{}:{line}: {message}", file.display())]
+    Statement {
+        file: PathBuf,
+        line: u64,
+        message: String,
+    },
+
+    /// Two query files declare the same table.
+    #[error(
+        "{}:{line}: table `{table}` is already declared by {}; every query file declares its own table",
+        file.display(),
+        other.display()
+    )]
+    DuplicateTable {
+        file: PathBuf,
+        line: usize,
+        table: String,
+        other: PathBuf,
+    },
+
+    /// A query reads a table that is neither a lake view nor another query.
+    #[error(
+        "{}:{line}: unknown table `{table}`: it is not a lake view (see docs/lake-views.md) and no query file declares it",
+        file.display()
+    )]
+    UnknownTable {
+        file: PathBuf,
+        line: u64,
+        table: String,
+    },
+
+    /// Queries read each other in a circle.
+    #[error(
+        "{}:{line}: dependency cycle: {cycle}; a query may only read lake views and queries that do not read it back",
+        file.display()
+    )]
+    Cycle {
+        file: PathBuf,
+        line: u64,
+        cycle: String,
+    },
+
+    /// The SQL uses a parameter the header does not declare, or the header
+    /// declares one the SQL does not use.
+    #[error("{}:{line}: {message}", file.display())]
+    ParamDeclaration {
+        file: PathBuf,
+        line: u64,
+        message: String,
+    },
+
+    /// A query uses a parameter the run does not provide.
+    #[error(
+        "{}:{line}: parameter `${name}` is not provided; the provided parameters are {provided}",
+        file.display()
+    )]
+    MissingParam {
+        file: PathBuf,
+        line: u64,
+        name: String,
+        provided: String,
+    },
+
+    /// A report parameter (month, as_of, settings) is invalid.
+    #[error("invalid report parameter `{name}`: {message}")]
+    InvalidParam { name: String, message: String },
+
+    /// DataFusion failed to plan or run a query.
+    #[error("{}: {source}", file.display())]
+    DataFusion {
+        file: PathBuf,
+        #[source]
+        source: DataFusionError,
+    },
+
+    /// A report table has a binary floating-point column.
+    #[error(
+        "{}: column `{column}` is {data_type}: published figures must be exact; compute it as DECIMAL(p, 1) (see report.md \"Rounding\")",
+        file.display()
+    )]
+    FloatResult {
+        file: PathBuf,
+        column: String,
+        data_type: DataType,
+    },
+
+    /// `to_csv` met a floating-point column.
+    #[error(
+        "column `{column}` is {data_type}: CSV output refuses binary floating point; compute the column as DECIMAL"
+    )]
+    FloatColumn { column: String, data_type: DataType },
+
+    /// `to_csv` met a column type it has no published format for.
+    #[error(
+        "column `{column}` has type {data_type}, which the CSV writer does not format; use a string, integer, DECIMAL, boolean or date column"
+    )]
+    UnsupportedColumn { column: String, data_type: DataType },
+
+    /// Arrow failed while assembling or formatting output.
+    #[error("arrow: {source}")]
+    Arrow {
+        #[source]
+        source: datafusion::arrow::error::ArrowError,
+    },
+
+    /// Writing CSV failed.
+    #[error("CSV writer: {source}")]
+    Csv {
+        #[source]
+        source: csv::Error,
+    },
+
+    /// Writing Parquet failed.
+    #[error("Parquet writer: {source}")]
+    Parquet {
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+
+    /// A fixture case file is malformed.
+    #[error("{}: {message}", file.display())]
+    Fixture { file: PathBuf, message: String },
+
+    /// A value of a fixture input CSV cannot be read as its column's type.
+    #[error(
+        "{}: record {record}, column `{column}`: cannot read `{value}` as {data_type}: {source}",
+        file.display()
+    )]
+    FixtureValue {
+        file: PathBuf,
+        record: usize,
+        column: String,
+        value: String,
+        data_type: DataType,
+        #[source]
+        source: datafusion::arrow::error::ArrowError,
+    },
+
+    /// Registering a fixture table in the context failed.
+    #[error("{}: cannot register table `{table}`: {source}", file.display())]
+    Register {
+        file: PathBuf,
+        table: String,
+        #[source]
+        source: DataFusionError,
+    },
+
+    /// A compiled-in reference file (spec/provinces.csv, ...) is malformed:
+    /// a bug of the build, not of the run.
+    #[error("compiled-in {file}: {message}")]
+    Reference { file: &'static str, message: String },
+}
+
+/// Result of this module.
+pub type Result<T, E = QueryError> = std::result::Result<T, E>;

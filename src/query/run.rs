@@ -1,0 +1,134 @@
+//! Running a [`QuerySet`] in a DataFusion context that already holds the lake
+//! views.
+//!
+//! In execution order, each query is planned from its file's SQL (no DDL, no
+//! DML, no statements), its `$parameters` are bound by DataFusion, and then:
+//! a `view` is registered as a view (`DataFrame::into_view`) for later
+//! queries; a `report` is executed, collected, registered as an in-memory
+//! table (so a later query reads exactly the published numbers) and returned.
+//! Running never writes a file and never formats anything for people.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::physical_plan::collect;
+
+use super::error::{QueryError, Result};
+use super::header::QueryKind;
+use super::load::{QueryFile, QuerySet};
+use super::params::ReportParams;
+
+/// The result of one report query.
+#[derive(Debug, Clone)]
+pub struct ReportTable {
+    /// The query file that produced it (name, titles, description, SQL,
+    /// SHA-256).
+    pub query: QueryFile,
+    /// The output schema (also valid when there are no rows).
+    pub schema: SchemaRef,
+    /// The rows, in the query's ORDER BY order.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl ReportTable {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+impl QuerySet {
+    /// Runs every query in order against `ctx` with `params`, returning the
+    /// report tables in execution order.
+    pub async fn run(
+        &self,
+        ctx: &SessionContext,
+        params: &ReportParams,
+    ) -> Result<Vec<ReportTable>> {
+        let provided: BTreeSet<&str> = params.values().iter().map(|(n, _)| *n).collect();
+        // Check every query before running any, so a missing parameter
+        // never leaves half a report.
+        for query in self.queries() {
+            check_params(query, &provided)?;
+        }
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let mut reports = Vec::new();
+        for query in self.queries() {
+            let df_err = |source| QueryError::DataFusion {
+                file: query.path.clone(),
+                source,
+            };
+            let df = ctx
+                .sql_with_options(&query.sql, options)
+                .await
+                .map_err(df_err)?
+                .with_param_values(params.param_values())
+                .map_err(df_err)?;
+            match query.kind {
+                QueryKind::View => {
+                    ctx.register_table(query.name.as_str(), df.into_view())
+                        .map_err(df_err)?;
+                }
+                QueryKind::Report => {
+                    let task_ctx = Arc::new(df.task_ctx());
+                    let plan = df.create_physical_plan().await.map_err(df_err)?;
+                    let schema = plan.schema();
+                    check_exact(query, &schema)?;
+                    let batches = collect(plan, task_ctx).await.map_err(df_err)?;
+                    let table =
+                        MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(df_err)?;
+                    ctx.register_table(query.name.as_str(), Arc::new(table))
+                        .map_err(df_err)?;
+                    reports.push(ReportTable {
+                        query: query.clone(),
+                        schema,
+                        batches,
+                    });
+                }
+            }
+        }
+        Ok(reports)
+    }
+}
+
+fn check_params(query: &QueryFile, provided: &BTreeSet<&str>) -> Result<()> {
+    for used in &query.param_uses {
+        if !provided.contains(used.name.as_str()) {
+            return Err(QueryError::MissingParam {
+                file: query.path.clone(),
+                line: used.line,
+                name: used.name.clone(),
+                provided: provided
+                    .iter()
+                    .map(|p| format!("${p}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses binary floating point in a published table.
+fn check_exact(query: &QueryFile, schema: &SchemaRef) -> Result<()> {
+    for field in schema.fields() {
+        if matches!(
+            field.data_type(),
+            DataType::Float16 | DataType::Float32 | DataType::Float64
+        ) {
+            return Err(QueryError::FloatResult {
+                file: query.path.clone(),
+                column: field.name().clone(),
+                data_type: field.data_type().clone(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -178,6 +178,22 @@ pub enum QueryError {
     #[error("{}: {message}", file.display())]
     Fixture { file: PathBuf, message: String },
 
+    /// A fixture's `params.toml` does not parse.
+    #[error("{}: {source}", file.display())]
+    FixtureToml {
+        file: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+
+    /// A fixture CSV is not valid CSV.
+    #[error("{}: {source}", file.display())]
+    FixtureCsv {
+        file: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+
     /// A value of a fixture input CSV cannot be read as its column's type.
     #[error(
         "{}: record {record}, column `{column}`: cannot read `{value}` as {data_type}: {source}",
@@ -190,7 +206,7 @@ pub enum QueryError {
         value: String,
         data_type: DataType,
         #[source]
-        source: datafusion::arrow::error::ArrowError,
+        source: Box<datafusion::arrow::error::ArrowError>,
     },
 
     /// Registering a fixture table in the context failed.

@@ -166,7 +166,10 @@ fn read_params(path: &Path) -> Result<ReportParams> {
         file: path.to_path_buf(),
         message,
     };
-    let raw: CaseParams = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let raw: CaseParams = toml::from_str(&text).map_err(|source| QueryError::FixtureToml {
+        file: path.to_path_buf(),
+        source,
+    })?;
     let as_of = NaiveDate::parse_from_str(&raw.as_of, "%Y-%m-%d").map_err(|_| {
         bad(format!(
             "as_of `{}` is not a date; expected `YYYY-MM-DD`",
@@ -325,12 +328,16 @@ fn read_input(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
         path: path.to_path_buf(),
         source,
     })?;
+    let csv_err = |source| QueryError::FixtureCsv {
+        file: path.to_path_buf(),
+        source,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(bytes.as_slice());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| bad(e.to_string()))?
+        .map_err(csv_err)?
         .iter()
         .map(str::to_string)
         .collect();
@@ -347,8 +354,8 @@ fn read_input(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
         }
     }
     let mut records: Vec<csv::StringRecord> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        records.push(record.map_err(|e| bad(format!("record {}: {e}", i + 1)))?);
+    for record in reader.records() {
+        records.push(record.map_err(csv_err)?);
     }
 
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
@@ -363,7 +370,7 @@ fn read_input(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
             .collect();
         columns.push(typed_column(path, field, &cells)?);
     }
-    RecordBatch::try_new(schema.clone(), columns).map_err(|e| bad(e.to_string()))
+    RecordBatch::try_new(schema.clone(), columns).map_err(|source| QueryError::Arrow { source })
 }
 
 fn typed_column(path: &Path, field: &Field, cells: &[Option<&str>]) -> Result<ArrayRef> {
@@ -398,7 +405,7 @@ fn typed_column(path: &Path, field: &Field, cells: &[Option<&str>]) -> Result<Ar
                         column: field.name().clone(),
                         value: value.to_string(),
                         data_type: field.data_type().clone(),
-                        source,
+                        source: Box::new(source),
                     });
                 }
             }

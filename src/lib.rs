@@ -11,6 +11,7 @@ pub mod contract;
 pub mod demo;
 pub mod ingest;
 pub mod lake;
+pub mod monthly;
 pub mod query;
 pub mod storage;
 pub mod cli;

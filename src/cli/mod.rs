@@ -6,6 +6,7 @@ mod demo;
 mod ingest;
 mod output;
 mod query;
+mod report;
 mod tables;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub enum Command {
     Demo(demo::Args),
     /// Ingest every complete, not yet ingested night of the landing area.
     Ingest(ingest::Args),
+    /// Compute a month's report tables (`data/<table>.csv|parquet`).
+    Report(report::Args),
     /// Run a read-only SQL query over the lake views.
     Query(query::Args),
     /// List the tables a query sees, with their columns.
@@ -50,6 +53,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, args).await,
+            Command::Report(args) => report::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Query(args) => query::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Tables(args) => tables::run(&load_config(cli.config.as_deref())?, args).await,
         }

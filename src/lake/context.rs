@@ -106,11 +106,13 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
     register_reference(&views.ctx)?;
     register_bookkeeping(&views.ctx, ledger, as_of)?;
     for table in TABLES.iter() {
+        let mut rows = 0u64;
         let files = match table.kind {
             Kind::Incremental => {
                 for e in ledger.effective_nights(table.system, as_of) {
                     if let Some(f) = e.file(table.name) {
                         views.extracts.push(extract_use(table, e.night, e.version, f));
+                        rows += f.rows_stored;
                     }
                 }
                 ledger
@@ -128,7 +130,7 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
                     }
                     // Ad-hoc queries: an empty table, with a warning.
                     views.warnings.push(format!("{}: no snapshot on or before {day}; the table is empty", table.name));
-                    register_files(&views.ctx, lake, table, &[]).await?;
+                    register_files(&views.ctx, lake, table, &[], 0).await?;
                     create_views(&views.ctx, table).await?;
                     continue;
                 };
@@ -149,10 +151,11 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
                     views.extracts.push(extract_use(table, e.night, e.version, f));
                 }
                 views.snapshots.push((table.name, e.night));
+                rows = ledger.snapshot_chain_rows(table, e.night_ref());
                 ledger.snapshot_chain(table, e.night_ref())
             }
         };
-        register_files(&views.ctx, lake, table, &files).await?;
+        register_files(&views.ctx, lake, table, &files, rows).await?;
         create_views(&views.ctx, table).await?;
     }
     Ok(views)
@@ -162,7 +165,12 @@ fn extract_use(table: &'static Table, night: NaiveDate, version: u32, f: &super:
     ExtractUse { source: table.system, table: table.name, night, version, sha256: f.sha256.clone(), rows: f.rows_read }
 }
 
-async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, files: &[String]) -> Result<(), ViewError> {
+/// Tables whose files hold at most this many rows in all are read once into
+/// memory when the context opens: the lake has one small file per night, and
+/// re-opening hundreds of files at every scan of a report dominates its time.
+pub const IN_MEMORY_MAX_ROWS: u64 = 4_000_000;
+
+async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, files: &[String], rows: u64) -> Result<(), ViewError> {
     let name = format!("lake_{}", table.name);
     let schema = table.lake_schema();
     let provider: Arc<dyn datafusion::catalog::TableProvider> = if files.is_empty() {
@@ -174,8 +182,19 @@ async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, fi
             .collect::<Result<Vec<_>, _>>()
             .map_err(df_err(&name))?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
-        Arc::new(ListingTable::try_new(config).map_err(df_err(&name))?)
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema.clone());
+        let listing: Arc<dyn datafusion::catalog::TableProvider> = Arc::new(ListingTable::try_new(config).map_err(df_err(&name))?);
+        if rows <= IN_MEMORY_MAX_ROWS {
+            let batches = ctx.read_table(listing).map_err(df_err(&name))?.collect().await.map_err(df_err(&name))?;
+            let parts = ctx.state().config().target_partitions().max(1);
+            let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
+            for (i, b) in batches.into_iter().enumerate() {
+                partitions[i % parts].push(b);
+            }
+            Arc::new(MemTable::try_new(schema, partitions).map_err(df_err(&name))?)
+        } else {
+            listing
+        }
     };
     ctx.register_table(name.as_str(), provider).map_err(df_err(&name))?;
     Ok(())

@@ -1,0 +1,199 @@
+//! The monthly job: lake views for a month → the SQL of `queries/` → the
+//! report tables (and the 12-month trend the report page draws), then the
+//! files of `data/`. The library function behind `wasnaker report`, called
+//! by the scheduler and the tests alike.
+//!
+//! It plans before it runs (month, `as_of`, snapshots, extracts), computes no
+//! figure itself (every number comes from a query) and never writes the lake.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use tracing::info;
+
+use crate::clock::{Clock, Month};
+use crate::config::Config;
+use crate::lake::context::{self, ExtractUse, ViewError, ViewOptions};
+use crate::lake::ledger::{Ledger, LedgerError};
+use crate::query::{QueryError, QuerySet, ReportParams, ReportSettings, ReportTable};
+use crate::storage::{Location, StorageError};
+
+/// The published tables of report.md, in publication order; tables added by
+/// data engineers follow, by name.
+pub const PUBLISHED_ORDER: &[&str] = &["followup_by_province", "followup_by_violation", "supervision_map", "insurance_crosscheck", "data_quality"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MonthlyError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Views(#[from] ViewError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("month {month} is not complete on {as_of} (as_of): its last day is {last}; pass an earlier --month or a later --as-of")]
+    Incomplete { month: Month, as_of: NaiveDate, last: NaiveDate },
+}
+
+/// What to report.
+#[derive(Debug, Clone, Default)]
+pub struct MonthlyRequest {
+    /// `None`: the last complete month before today (Jakarta).
+    pub month: Option<Month>,
+    /// `None`: the latest ingested extract date.
+    pub as_of: Option<NaiveDate>,
+    pub allow_stale_snapshot: bool,
+}
+
+/// One month's national follow-up figures, for the trend chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrendRow {
+    pub month: Month,
+    pub received: i64,
+    pub followed_up_in_month: i64,
+    pub open_at_end: i64,
+    pub open_not_followed_up: i64,
+    pub median_days_to_follow_up: Option<String>,
+    pub sla_met_pct: Option<String>,
+}
+
+/// The computed report of a month.
+pub struct MonthlyReport {
+    pub month: Month,
+    pub as_of: NaiveDate,
+    pub params: ReportParams,
+    /// In publication order.
+    pub tables: Vec<ReportTable>,
+    pub snapshots: Vec<(&'static str, NaiveDate)>,
+    pub warnings: Vec<String>,
+    pub extracts: Vec<ExtractUse>,
+    /// 12 months ending with `month`, oldest first.
+    pub trend: Vec<TrendRow>,
+}
+
+/// The last complete month before today in Jakarta.
+pub fn default_month(clock: &dyn Clock) -> Month {
+    Month::of(clock.today_jakarta()).prev()
+}
+
+pub fn settings(cfg: &Config) -> ReportSettings {
+    ReportSettings {
+        sla_days: cfg.report.sla_days,
+        workers_per_inspector: cfg.report.workers_per_inspector,
+        companies_per_inspector_year: cfg.report.companies_per_inspector_year,
+    }
+}
+
+/// Compute a month's report tables from the lake.
+pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> Result<MonthlyReport, MonthlyError> {
+    let lake = Location::parse(&cfg.lake)?;
+    let ledger = Ledger::load(&lake).await?;
+    let queries = QuerySet::load_dir(&cfg.report.queries_dir)?;
+    let month = req.month.unwrap_or_else(|| default_month(clock));
+    let opts = ViewOptions { month: Some(month), as_of: req.as_of, allow_stale_snapshot: req.allow_stale_snapshot || cfg.report.allow_stale_snapshot };
+    let views = context::open(&lake, &ledger, &opts).await?;
+    info!(month = %month, as_of = %views.as_of, snapshots = ?views.snapshots, extracts = views.extracts.len(), "plan: report");
+    let params = ReportParams::new(&month.to_string(), views.as_of, settings(cfg))?;
+    let t0 = std::time::Instant::now();
+    let mut tables = queries.run(&views.ctx, &params).await?;
+    info!(ms = t0.elapsed().as_millis() as u64, "report tables computed");
+    tables.sort_by_key(|t| (PUBLISHED_ORDER.iter().position(|n| *n == t.query.name).unwrap_or(usize::MAX), t.query.name.clone()));
+    let trend = trend(&lake, &ledger, &queries, month, views.as_of, settings(cfg)).await?;
+    Ok(MonthlyReport {
+        month,
+        as_of: views.as_of,
+        params,
+        tables,
+        snapshots: views.snapshots,
+        warnings: views.warnings,
+        extracts: views.extracts,
+        trend,
+    })
+}
+
+/// The national row of `followup_by_province` for the 12 months ending with
+/// `month`, with the same `as_of` (only the queries it needs are run).
+async fn trend(
+    lake: &Location,
+    ledger: &Ledger,
+    queries: &QuerySet,
+    month: Month,
+    as_of: NaiveDate,
+    settings: ReportSettings,
+) -> Result<Vec<TrendRow>, MonthlyError> {
+    const SOURCE: &str = "followup_by_province";
+    let Some(_) = queries.get(SOURCE) else { return Ok(Vec::new()) };
+    // The query and what it depends on.
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    let mut todo = vec![SOURCE.to_string()];
+    while let Some(n) = todo.pop() {
+        if let Some(q) = queries.get(&n)
+            && needed.insert(n)
+        {
+            todo.extend(q.reads.iter().cloned());
+        }
+    }
+    let sources: Vec<(PathBuf, Vec<u8>)> =
+        queries.queries().iter().filter(|q| needed.contains(&q.name)).map(|q| (q.path.clone(), q.sql.clone().into_bytes())).collect();
+    let subset = QuerySet::from_sources(sources)?;
+    // Snapshots are not read by these queries: the views as of `as_of` do.
+    let views = context::open(lake, ledger, &ViewOptions { month: None, as_of: Some(as_of), allow_stale_snapshot: true }).await?;
+    let mut rows = Vec::new();
+    for k in (0..12).rev() {
+        let m = month.minus(k);
+        let params = ReportParams::new(&m.to_string(), as_of, settings)?;
+        for q in subset.queries() {
+            views.ctx.deregister_table(q.name.as_str()).map_err(|source| QueryError::DataFusion { file: q.path.clone(), source })?;
+        }
+        let t0 = std::time::Instant::now();
+        let tables = subset.run(&views.ctx, &params).await?;
+        tracing::debug!(month = %m, ms = t0.elapsed().as_millis() as u64, "trend month");
+        let Some(t) = tables.iter().find(|t| t.query.name == SOURCE) else { continue };
+        if let Some(r) = national_row(t, m) {
+            rows.push(r);
+        }
+    }
+    Ok(rows)
+}
+
+fn national_row(t: &ReportTable, month: Month) -> Option<TrendRow> {
+    use arrow::array::{Array, AsArray};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let b = t.batches.iter().find(|b| b.num_rows() > 0)?;
+    let int = |name: &str| -> Option<i64> {
+        let c = b.column_by_name(name)?;
+        let a = arrow::compute::cast(c, &arrow::datatypes::DataType::Int64).ok()?;
+        let a = a.as_primitive::<arrow::datatypes::Int64Type>();
+        (!a.is_null(0)).then(|| a.value(0))
+    };
+    let text = |name: &str| -> Option<String> {
+        let c = b.column_by_name(name)?;
+        if c.is_null(0) {
+            return None;
+        }
+        let f = ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default()).ok()?;
+        Some(f.value(0).to_string())
+    };
+    let code = b.column_by_name("province_code")?.as_string_opt::<i32>()?.value(0).to_string();
+    (code == "00").then(|| TrendRow {
+        month,
+        received: int("received").unwrap_or(0),
+        followed_up_in_month: int("followed_up_in_month").unwrap_or(0),
+        open_at_end: int("open_at_end").unwrap_or(0),
+        open_not_followed_up: int("open_not_followed_up").unwrap_or(0),
+        median_days_to_follow_up: text("median_days_to_follow_up"),
+        sla_met_pct: text("sla_met_pct"),
+    })
+}
+
+/// The `data/<table>.csv` and `data/<table>.parquet` files of a report.
+pub fn data_files(report: &MonthlyReport) -> Result<Vec<(String, Vec<u8>)>, MonthlyError> {
+    let mut files = Vec::new();
+    for t in &report.tables {
+        files.push((format!("data/{}.csv", t.query.name), crate::query::to_csv(&t.schema, &t.batches)?));
+        files.push((format!("data/{}.parquet", t.query.name), crate::query::to_parquet(&t.schema, &t.batches)?));
+    }
+    Ok(files)
+}

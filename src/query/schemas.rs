@@ -77,7 +77,7 @@ pub fn view_schema(name: &str) -> Option<SchemaRef> {
             int("registered_workers"),
             Field::new(
                 "programs",
-                DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
                 false,
             ),
             int("arrears_months"),

@@ -6,3 +6,4 @@ mod demo;
 mod ingest;
 mod lake;
 mod queries;
+mod report;

@@ -1,0 +1,98 @@
+//! The monthly report over a real (demo) lake: the lake views match the
+//! schemas the queries are written against, every table is produced, and
+//! the totals reconcile.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use wasnaker::clock::{FixedClock, Month};
+use wasnaker::config::Config;
+use wasnaker::demo::DemoOptions;
+use wasnaker::lake::context::{self, ViewOptions};
+use wasnaker::lake::ledger::Ledger;
+use wasnaker::monthly::{self, MonthlyRequest};
+use wasnaker::storage::Location;
+
+/// A short demo (about 2.5 months) ingested into a temp folder.
+async fn small_demo(dir: &Path) -> Config {
+    let mut opts = DemoOptions::demo();
+    opts.first_night = NaiveDate::from_ymd_opt(2026, 8, 20).unwrap();
+    opts.nights = 72;
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    let outcome = wasnaker::demo::run::run(dir, &opts, &wasnaker::ingest::NoProgress).await.unwrap();
+    // Point the demo config at this checkout's queries.
+    let mut cfg = outcome.config;
+    cfg.report.queries_dir = queries;
+    cfg
+}
+
+fn csv_rows(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let headers = r.headers().unwrap().clone();
+    r.records().map(|rec| headers.iter().zip(rec.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()).collect()
+}
+
+fn int(row: &BTreeMap<String, String>, col: &str) -> i64 {
+    row[col].parse().unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_month_produces_every_table_and_totals_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_demo(&dir.path().join("demo")).await;
+
+    // The lake views have exactly the columns and types the queries are written against.
+    let lake = Location::parse(&cfg.lake).unwrap();
+    let ledger = Ledger::load(&lake).await.unwrap();
+    let views = context::open(&lake, &ledger, &ViewOptions { month: Some(Month::parse("2026-09").unwrap()), as_of: None, allow_stale_snapshot: false }).await.unwrap();
+    for name in wasnaker::query::schemas::view_names() {
+        let want = wasnaker::query::schemas::view_schema(name).unwrap();
+        let got = views.ctx.table(*name).await.unwrap_or_else(|e| panic!("view {name}: {e}"));
+        let got: Vec<(String, arrow::datatypes::DataType)> = got.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+        let want: Vec<(String, arrow::datatypes::DataType)> = want.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+        assert_eq!(got, want, "view {name}");
+    }
+
+    let clock = FixedClock("2026-10-31T00:00:00Z".parse().unwrap());
+    let report = monthly::compute(&cfg, &clock, &MonthlyRequest { month: Some(Month::parse("2026-09").unwrap()), ..Default::default() }).await.unwrap();
+    let names: Vec<&str> = report.tables.iter().map(|t| t.query.name.as_str()).collect();
+    assert_eq!(names, monthly::PUBLISHED_ORDER);
+    let files: BTreeMap<String, Vec<u8>> = monthly::data_files(&report).unwrap().into_iter().collect();
+    assert_eq!(files.len(), 10);
+
+    let prov = csv_rows(&files["data/followup_by_province.csv"]);
+    assert_eq!(prov.len(), 39);
+    assert_eq!(prov[0]["province_code"], "00");
+    let national = &prov[0];
+    for col in ["received", "followed_up_in_month", "closed_in_month", "open_at_end", "open_not_followed_up", "not_followed_up_0_30", "sla_cohort", "sla_met"] {
+        let sum: i64 = prov[1..].iter().map(|r| int(r, col)).sum();
+        assert_eq!(int(national, col), sum, "national {col} is the sum of the provinces");
+    }
+    let buckets: i64 = ["not_followed_up_0_30", "not_followed_up_31_90", "not_followed_up_91_180", "not_followed_up_over_180"].iter().map(|c| int(national, c)).sum();
+    assert_eq!(buckets, int(national, "open_not_followed_up"));
+    assert!(int(national, "received") > 100, "the demo month has complaints: {national:?}");
+    let viol = csv_rows(&files["data/followup_by_violation.csv"]);
+    assert_eq!(viol.len(), 13);
+    for col in ["received", "open_at_end", "open_not_followed_up"] {
+        assert_eq!(viol.iter().map(|r| int(r, col)).sum::<i64>(), int(national, col), "violations sum to national {col}");
+    }
+    let map = csv_rows(&files["data/supervision_map.csv"]);
+    assert_eq!(map.len(), 39);
+    for col in ["companies_registry", "inspectors_active", "inspectors_needed", "workers_insured"] {
+        assert_eq!(map[1..].iter().map(|r| int(r, col)).sum::<i64>(), int(&map[0], col), "supervision national {col}");
+    }
+    // Across tables: open complaints per inspector uses followup_by_province's open_at_end.
+    let (open, ia) = (int(national, "open_at_end"), int(&map[0], "inspectors_active"));
+    let tenths = (20 * open + ia) / (2 * ia);
+    assert_eq!(map[0]["open_complaints_per_inspector"], format!("{}.{}", tenths / 10, tenths % 10));
+    let dq = csv_rows(&files["data/data_quality.csv"]);
+    assert_eq!(dq.iter().map(|r| r["table"].as_str()).collect::<Vec<_>>(), ["companies", "inspectors", "complaints", "complaint_events", "inspections", "employers", "contributions"]);
+    for r in &dq {
+        assert_eq!(int(r, "rows_read"), int(r, "rows_accepted") + int(r, "rows_quarantined"));
+        assert_eq!(int(r, "extracts_expected"), 30, "{r:?}");
+    }
+    assert_eq!(report.trend.len(), 12);
+    assert_eq!(report.trend.last().unwrap().received, int(national, "received"));
+}

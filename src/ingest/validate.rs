@@ -89,6 +89,12 @@ pub fn field(col: &Column, raw: Raw<'_>, bounds: &NightBounds) -> Result<Value, 
         return Ok(Value::Null);
     }
     check_rule(col, &value)?;
+    // A set delivered in any order is stored in contract order, so that an
+    // unchanged set never counts as a change of the row.
+    if let (Rule::SubsetOf(codes), Value::List(mut items)) = (col.rule, value.clone()) {
+        items.sort_by_key(|it| codes.iter().position(|c| c == it));
+        return Ok(Value::List(items));
+    }
     Ok(value)
 }
 
@@ -342,6 +348,8 @@ mod tests {
         assert!(field(col("contributions", "period"), Raw::Text(Some("2026-13")), &b).is_err());
         let v: serde_json::Value = serde_json::from_str(r#"["JKK","JKK"]"#).unwrap();
         assert!(field(col("employers", "programs"), Raw::Json(Some(&v)), &b).is_err());
+        let v: serde_json::Value = serde_json::from_str(r#"["JP","JKK"]"#).unwrap();
+        assert_eq!(field(col("employers", "programs"), Raw::Json(Some(&v)), &b), Ok(Value::List(vec!["JKK".into(), "JP".into()])), "stored in contract order");
         let v: serde_json::Value = serde_json::from_str(r#"[]"#).unwrap();
         assert_eq!(field(col("employers", "programs"), Raw::Json(Some(&v)), &b), Ok(Value::List(vec![])));
     }

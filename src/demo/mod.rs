@@ -314,6 +314,8 @@ struct Writer<'s, 'r> {
     first_snapshot: [bool; 2],
     /// The night being written lists checksums in its `_DONE`.
     need_sums: bool,
+    /// Size of each file the last time it was written.
+    last_size: BTreeMap<&'static str, usize>,
     rec: Rec,
 }
 
@@ -359,6 +361,15 @@ impl<'s, 'r> Writer<'s, 'r> {
         self.cases.record(case, n.system, n.date(), n.redelivery(), file, key);
     }
 
+    /// Output buffer to reserve for a file: a little more than last time,
+    /// rounded up to a power of two so that night after night the same size
+    /// is asked for (a buffer growing by a few bytes each night would never
+    /// fit the hole the previous one left, and the heap would grow by a file
+    /// per night).
+    fn capacity(&self, file: &'static str) -> usize {
+        self.last_size.get(file).map_or(0, |n| (n + n / 8 + 4096).next_power_of_two())
+    }
+
     fn emit(&mut self, path: String, bytes: Vec<u8>) -> Result<(), DemoError> {
         self.files += 1;
         self.bytes += bytes.len() as u64;
@@ -386,6 +397,7 @@ impl<'s, 'r> Writer<'s, 'r> {
             self.note(TrickyCase::GzipMultiMember, n, file, || None);
             self.note(TrickyCase::GzipEmptyMember, n, file, || None);
         }
+        self.last_size.insert(file, bytes.len());
         // Checksums are only needed on nights whose _DONE lists them.
         let sum = if self.need_sums { sha256_hex(&bytes) } else { String::new() };
         self.emit(path, bytes)?;
@@ -408,7 +420,7 @@ impl<'s, 'r> Writer<'s, 'r> {
                 }
             }
         }
-        CsvFile::new(n.path(file), columns, style, self.reg.p.level)
+        CsvFile::new(n.path(file), columns, style, self.reg.p.level, self.capacity(file))
     }
 
     fn write_done(&mut self, n: &Night, sums: &[(&'static str, String)], checksums: bool, blank: bool) -> Result<(), DemoError> {
@@ -788,7 +800,7 @@ impl<'s, 'r> Writer<'s, 'r> {
         }
         let first = self.first_snapshot[1];
         let multi = n.idx % 19 == 9;
-        let mut f = JsonlFile::new(n.path(F), EMPLOYERS, reorder, multi, p.level);
+        let mut f = JsonlFile::new(n.path(F), EMPLOYERS, reorder, multi, p.level, self.capacity(F));
         let count = reg.employers.count(n.day);
         let fix = 40u32.min(count.saturating_sub(1));
         for i in 0..count {
@@ -852,7 +864,7 @@ impl<'s, 'r> Writer<'s, 'r> {
         const F: &str = "contributions.jsonl.gz";
         let reg = self.reg;
         let p = reg.p;
-        let mut f = JsonlFile::new(n.path(F), CONTRIBUTIONS, n.idx % 19 == 3, false, p.level);
+        let mut f = JsonlFile::new(n.path(F), CONTRIBUTIONS, n.idx % 19 == 3, false, p.level, self.capacity(F));
         let blank_line = n.idx % 23 == 12;
         let count = reg.employers.count(n.day);
         let p_hi = month_of(n.day) - 1;
@@ -974,6 +986,7 @@ pub fn generate(
         emitted_inspections: BTreeSet::new(),
         first_snapshot: [true, true],
         need_sums: false,
+        last_size: BTreeMap::new(),
         rec: Rec::new(COMPLAINTS.len()),
     };
     let mut nights = [SystemNights::default(), SystemNights::default()];

@@ -12,7 +12,14 @@ use super::error::DemoError;
 use super::time::{TsStyle, write_date, write_month, write_ts};
 
 fn member(level: Compression) -> GzEncoder<Vec<u8>> {
-    GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), level)
+    member_with(level, 0)
+}
+
+/// A member whose output buffer starts at `capacity` bytes: sized once from
+/// the previous night's file instead of doubling, which keeps the process's
+/// heap from fragmenting over hundreds of nights.
+fn member_with(level: Compression, capacity: usize) -> GzEncoder<Vec<u8>> {
+    GzBuilder::new().mtime(0).operating_system(255).write(Vec::with_capacity(capacity), level)
 }
 
 /// Bytes of an empty gzip member.
@@ -68,23 +75,9 @@ impl Members {
     }
 }
 
-/// Where compression happens: inline for small files; in a thread of its
-/// own once a file is large, so that generating rows and deflating them use
-/// two cores. Chunks arrive in order either way: the bytes are the same.
-enum Backend {
-    Inline(Members),
-    Thread {
-        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-        handle: std::thread::JoinHandle<io::Result<Vec<u8>>>,
-    },
-    Failed,
-}
-
 /// A gzip file being written.
 pub(crate) struct GzOut {
-    backend: Backend,
-    /// Bytes handed to the backend so far.
-    sent: u64,
+    members: Members,
     /// Hold back the last bytes so that a final line break can be dropped.
     hold_tail: bool,
     tail: Vec<u8>,
@@ -93,60 +86,25 @@ pub(crate) struct GzOut {
 }
 
 const CHUNK: usize = 1 << 16;
-/// Files larger than this are compressed in a thread.
-const THREAD_AFTER: u64 = 4 * CHUNK as u64;
-
-fn thread_gone() -> io::Error {
-    io::Error::other("the gzip compressor thread stopped")
-}
 
 impl GzOut {
-    pub(crate) fn new(level: Compression, multi_member: bool, omit_final_newline: bool) -> Self {
+    pub(crate) fn new(level: Compression, multi_member: bool, omit_final_newline: bool, capacity: usize) -> Self {
         let members = Members {
             level,
             done: Vec::new(),
-            enc: member(level),
+            enc: member_with(level, capacity),
             written: 0,
             split_after: multi_member.then_some(777),
             split_done: false,
         };
-        GzOut {
-            backend: Backend::Inline(members),
-            sent: 0,
-            hold_tail: omit_final_newline,
-            tail: Vec::new(),
-            chunk: Vec::with_capacity(CHUNK),
-        }
-    }
-
-    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
-        self.sent += chunk.len() as u64;
-        if self.sent > THREAD_AFTER {
-            if let Backend::Inline(_) = self.backend {
-                if let Backend::Inline(mut members) = std::mem::replace(&mut self.backend, Backend::Failed) {
-                    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-                    let handle = std::thread::spawn(move || {
-                        for chunk in rx {
-                            members.write(&chunk)?;
-                        }
-                        members.finish()
-                    });
-                    self.backend = Backend::Thread { tx, handle };
-                }
-            }
-        }
-        match &mut self.backend {
-            Backend::Inline(m) => m.write(&chunk),
-            Backend::Thread { tx, .. } => tx.send(chunk).map_err(|_| thread_gone()),
-            Backend::Failed => Err(thread_gone()),
-        }
+        GzOut { members, hold_tail: omit_final_newline, tail: Vec::new(), chunk: Vec::with_capacity(CHUNK) }
     }
 
     fn buffered(&mut self, buf: &[u8]) -> io::Result<()> {
         self.chunk.extend_from_slice(buf);
         if self.chunk.len() >= CHUNK {
-            let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
-            self.send(chunk)?;
+            self.members.write(&self.chunk)?;
+            self.chunk.clear();
         }
         Ok(())
     }
@@ -161,21 +119,8 @@ impl GzOut {
             }
             self.chunk.extend_from_slice(&tail);
         }
-        let last = std::mem::take(&mut self.chunk);
-        let sent = self.send(last);
-        match std::mem::replace(&mut self.backend, Backend::Failed) {
-            Backend::Inline(m) => {
-                sent?;
-                m.finish()
-            }
-            Backend::Thread { tx, handle } => {
-                drop(tx);
-                let out = handle.join().map_err(|_| thread_gone())?;
-                sent?;
-                out
-            }
-            Backend::Failed => Err(thread_gone()),
-        }
+        self.members.write(&self.chunk)?;
+        self.members.finish()
     }
 }
 
@@ -297,8 +242,14 @@ pub(crate) struct CsvFile {
 }
 
 impl CsvFile {
-    pub(crate) fn new(path: String, columns: &[&str], style: CsvStyle, level: Compression) -> Result<Self, DemoError> {
-        let mut out = GzOut::new(level, style.multi_member, style.no_final_newline);
+    pub(crate) fn new(
+        path: String,
+        columns: &[&str],
+        style: CsvStyle,
+        level: Compression,
+        capacity: usize,
+    ) -> Result<Self, DemoError> {
+        let mut out = GzOut::new(level, style.multi_member, style.no_final_newline, capacity);
         let io_err = |e| DemoError::Compress { path: path.clone(), source: e };
         if style.bom {
             out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
@@ -356,12 +307,19 @@ pub(crate) struct JsonlFile {
 }
 
 impl JsonlFile {
-    pub(crate) fn new(path: String, keys: &[&'static str], reorder: bool, multi_member: bool, level: Compression) -> Self {
+    pub(crate) fn new(
+        path: String,
+        keys: &[&'static str],
+        reorder: bool,
+        multi_member: bool,
+        level: Compression,
+        capacity: usize,
+    ) -> Self {
         let mut order: Vec<usize> = (0..keys.len()).collect();
         if reorder {
             order.reverse();
         }
-        JsonlFile { path, out: GzOut::new(level, multi_member, false), keys: keys.to_vec(), order, line: Vec::new(), rows: 0 }
+        JsonlFile { path, out: GzOut::new(level, multi_member, false, capacity), keys: keys.to_vec(), order, line: Vec::new(), rows: 0 }
     }
 
     pub(crate) fn write(&mut self, rec: &Rec, nulls: NullForm) -> Result<(), DemoError> {
@@ -439,7 +397,7 @@ mod tests {
     #[test]
     fn multi_member_and_dropped_final_newline_round_trip() -> Result<(), DemoError> {
         let style = CsvStyle { multi_member: true, no_final_newline: true, crlf: true, ..CsvStyle::default() };
-        let mut f = CsvFile::new("t.csv.gz".into(), &["a", "b"], style, Compression::fast())?;
+        let mut f = CsvFile::new("t.csv.gz".into(), &["a", "b"], style, Compression::fast(), 0)?;
         let mut rec = Rec::new(2);
         for i in 0..200 {
             rec.clear();
@@ -460,7 +418,7 @@ mod tests {
 
     #[test]
     fn gzip_header_is_fixed() -> Result<(), DemoError> {
-        let f = JsonlFile::new("x.jsonl.gz".into(), &["k"], false, false, Compression::fast());
+        let f = JsonlFile::new("x.jsonl.gz".into(), &["k"], false, false, Compression::fast(), 0);
         let (_, bytes, _) = f.finish()?;
         assert_eq!(&bytes[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
         Ok(())

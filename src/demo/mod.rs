@@ -47,7 +47,7 @@ use std::path::Path;
 use complaints::{CaseSet, ComplaintRow, NightRows, Sim, Status};
 use encode::{CsvFile, CsvStyle, JsonlFile, NullForm, Rec, done_with_checksums, sha256_hex};
 use reference::{Reference, is_eid_holiday};
-use registry::{RANKS, Registry, SIZE_CLASSES, section_letter};
+use registry::{Employer, RANKS, Registry, SIZE_CLASSES, section_letter};
 use rng::h;
 use time::{TsStyle, WIT, WITA, date_of, day_of, days_from_civil, jkt_day, jkt_ms, month_of};
 
@@ -113,6 +113,19 @@ impl DemoOptions {
             return Err(DemoError::InvalidOptions {
                 option: "multiplier",
                 reason: format!("{} is outside 1..=60 (ids are fixed width)", self.multiplier),
+            });
+        }
+        let companies = match self.scale {
+            Scale::Demo => 3_000u64,
+            Scale::National => 300_000,
+        } * u64::from(self.multiplier);
+        if companies > 9_999_999 {
+            return Err(DemoError::InvalidOptions {
+                option: "multiplier",
+                reason: format!(
+                    "{} companies do not fit the 7-digit company ids; at national scale use at most 33",
+                    companies
+                ),
             });
         }
         if !(30..=3660).contains(&self.nights) {
@@ -300,6 +313,10 @@ struct Writer<'s, 'r> {
     emitted_events: BTreeSet<u64>,
     emitted_inspections: BTreeSet<u64>,
     first_snapshot: [bool; 2],
+    /// The night being written lists checksums in its `_DONE`.
+    need_sums: bool,
+    /// Size of each file the last time it was written.
+    last_size: BTreeMap<&'static str, usize>,
     rec: Rec,
 }
 
@@ -345,6 +362,15 @@ impl<'s, 'r> Writer<'s, 'r> {
         self.cases.record(case, n.system, n.date(), n.redelivery(), file, key);
     }
 
+    /// Output buffer to reserve for a file: a little more than last time,
+    /// rounded up to a power of two so that night after night the same size
+    /// is asked for (a buffer growing by a few bytes each night would never
+    /// fit the hole the previous one left, and the heap would grow by a file
+    /// per night).
+    fn capacity(&self, file: &'static str) -> usize {
+        self.last_size.get(file).map_or(0, |n| (n + n / 8 + 4096).next_power_of_two())
+    }
+
     fn emit(&mut self, path: String, bytes: Vec<u8>) -> Result<(), DemoError> {
         self.files += 1;
         self.bytes += bytes.len() as u64;
@@ -358,6 +384,7 @@ impl<'s, 'r> Writer<'s, 'r> {
         table: &'static str,
         file: &'static str,
         snapshot: bool,
+        multi_member: bool,
         done: (String, Vec<u8>, u64),
     ) -> Result<(&'static str, String), DemoError> {
         let (path, bytes, rows) = done;
@@ -367,12 +394,13 @@ impl<'s, 'r> Writer<'s, 'r> {
         } else if rows == 0 {
             self.note(TrickyCase::HeaderOnlyIncremental, n, file, || None);
         }
-        let members = bytes.windows(4).filter(|w| w == &[0x1f, 0x8b, 8, 0]).count();
-        if members > 1 {
+        if multi_member {
             self.note(TrickyCase::GzipMultiMember, n, file, || None);
             self.note(TrickyCase::GzipEmptyMember, n, file, || None);
         }
-        let sum = sha256_hex(&bytes);
+        self.last_size.insert(file, bytes.len());
+        // Checksums are only needed on nights whose _DONE lists them.
+        let sum = if self.need_sums { sha256_hex(&bytes) } else { String::new() };
         self.emit(path, bytes)?;
         Ok((file, sum))
     }
@@ -393,7 +421,7 @@ impl<'s, 'r> Writer<'s, 'r> {
                 }
             }
         }
-        CsvFile::new(n.path(file), columns, style, self.reg.p.level)
+        CsvFile::new(n.path(file), columns, style, self.reg.p.level, self.capacity(file))
     }
 
     fn write_done(&mut self, n: &Night, sums: &[(&'static str, String)], checksums: bool, blank: bool) -> Result<(), DemoError> {
@@ -423,13 +451,14 @@ impl<'s, 'r> Writer<'s, 'r> {
 
     fn inspection_night(&mut self, n: &Night, rows: &NightRows, sim: &mut Sim, last_complaints: &BTreeMap<String, ComplaintRow>) -> Result<(), DemoError> {
         let style_idx = if n.redelivery() { n.idx + 7 } else { n.idx };
+        let checksums = n.redelivery() || n.idx % 6 == 2;
+        self.need_sums = checksums;
         let mut sums = Vec::new();
         sums.push(self.companies(n, csv_style(style_idx, 0))?);
         sums.push(self.inspectors(n, csv_style(style_idx, 1))?);
         sums.push(self.complaints(n, csv_style(style_idx, 2), rows, last_complaints)?);
         sums.push(self.events(n, csv_style(style_idx, 3), rows, sim)?);
         sums.push(self.inspections(n, csv_style(style_idx, 4), rows)?);
-        let checksums = n.redelivery() || n.idx % 6 == 2;
         self.write_done(n, &sums, checksums, n.idx % 23 == 7)?;
         self.first_snapshot[0] = false;
         Ok(())
@@ -480,14 +509,14 @@ impl<'s, 'r> Writer<'s, 'r> {
                 if formula_like(&c.name) {
                     self.note(TrickyCase::FormulaLikeText, n, F, || Some(company_id(i)));
                 }
-                let has_employer = i < employers && reg.employer_core(i).linked && c.nib.is_some();
+                let has_employer = i < employers && reg.employer(i).core.linked && c.nib.is_some();
                 if !has_employer {
                     self.note(TrickyCase::CompanyWithoutEmployer, n, F, || Some(company_id(i)));
                 }
             }
         }
         let done = f.finish()?;
-        self.finish_table(n, "companies", F, true, done)
+        self.finish_table(n, "companies", F, true, style.multi_member, done)
     }
 
     fn inspectors(&mut self, n: &Night, style: CsvStyle) -> Result<(&'static str, String), DemoError> {
@@ -527,7 +556,7 @@ impl<'s, 'r> Writer<'s, 'r> {
             }
         }
         let done = f.finish()?;
-        self.finish_table(n, "inspectors", F, true, done)
+        self.finish_table(n, "inspectors", F, true, style.multi_member, done)
     }
 
     fn complaints(
@@ -581,7 +610,7 @@ impl<'s, 'r> Writer<'s, 'r> {
             self.complaint_cases(n, c, *tags);
         }
         let done = f.finish()?;
-        self.finish_table(n, "complaints", F, false, done)
+        self.finish_table(n, "complaints", F, false, style.multi_member, done)
     }
 
     fn complaint_cases(&mut self, n: &Night, c: &ComplaintRow, tags: CaseSet) {
@@ -697,7 +726,7 @@ impl<'s, 'r> Writer<'s, 'r> {
             }
         }
         let done = f.finish()?;
-        self.finish_table(n, "complaint_events", F, false, done)
+        self.finish_table(n, "complaint_events", F, false, style.multi_member, done)
     }
 
     fn inspections(&mut self, n: &Night, style: CsvStyle, rows: &NightRows) -> Result<(&'static str, String), DemoError> {
@@ -738,16 +767,17 @@ impl<'s, 'r> Writer<'s, 'r> {
             self.emitted_inspections.insert(i.id);
         }
         let done = f.finish()?;
-        self.finish_table(n, "inspections", F, false, done)
+        self.finish_table(n, "inspections", F, false, style.multi_member, done)
     }
 
     // ----- insurance -----
 
     fn insurance_night(&mut self, n: &Night) -> Result<(), DemoError> {
+        let checksums = n.redelivery() || (n.idx + 3) % 6 == 2;
+        self.need_sums = checksums;
         let mut sums = Vec::new();
         sums.push(self.employers(n)?);
         sums.push(self.contributions(n)?);
-        let checksums = n.redelivery() || (n.idx + 3) % 6 == 2;
         self.write_done(n, &sums, checksums, (n.idx + 5) % 23 == 7)?;
         self.first_snapshot[1] = false;
         Ok(())
@@ -771,27 +801,28 @@ impl<'s, 'r> Writer<'s, 'r> {
         }
         let first = self.first_snapshot[1];
         let multi = n.idx % 19 == 9;
-        let mut f = JsonlFile::new(n.path(F), EMPLOYERS, reorder, multi, p.level);
+        let mut f = JsonlFile::new(n.path(F), EMPLOYERS, reorder, multi, p.level, self.capacity(F));
         let count = reg.employers.count(n.day);
         let fix = 40u32.min(count.saturating_sub(1));
         for i in 0..count {
-            let e = reg.employer_core(i);
-            let (nib, name, kbli, bps, parent_code) = reg.employer_identity(&e);
-            let status = reg.employer_status(&e, n.day);
-            let (arrears_months, mut arrears_amount) = reg.arrears(&e, n.day);
+            let emp = reg.employer(i);
+            let Employer { core: e, npp, nib, name, kbli, bps, parent_code } = &*emp;
+            let parent_code = *parent_code;
+            let status = reg.employer_status(e, n.day);
+            let (arrears_months, mut arrears_amount) = reg.arrears(e, n.day);
             if n.delivery == Delivery::Flawed && i == fix {
                 arrears_amount += 1_000_000;
             }
-            let programs = reg.programs_json(&e, n.day, status);
+            let programs = reg.programs_json(e, n.day, status);
             let rec = &mut self.rec;
             rec.clear();
-            rec.str(0, &reg.npp(i));
+            rec.str(0, npp);
             rec.opt(1, nib.as_deref());
-            rec.str(2, &name);
+            rec.str(2, name);
             rec.str(3, bps);
             rec.opt(4, kbli.as_deref());
             rec.str(5, EMPLOYER_STATUS[status]);
-            rec.int(6, u64::from(reg.employer_workers(&e, n.day)));
+            rec.int(6, u64::from(reg.employer_workers(e, n.day)));
             rec.raw(7, &programs);
             rec.int(8, arrears_months);
             rec.int(9, arrears_amount);
@@ -799,7 +830,7 @@ impl<'s, 'r> Writer<'s, 'r> {
             let has_null = nib.is_none() || kbli.is_none();
             let form = if h(p.seed, T_NULLFORM, u64::from(i), n.day as u64) % 2 == 0 { NullForm::Explicit } else { NullForm::Absent };
             f.write(&self.rec, form)?;
-            let key = || Some(reg.npp(i));
+            let key = || Some(npp.clone());
             if n.delivery == Delivery::Corrected && i == fix {
                 self.note(TrickyCase::CorrectedInRedelivery, n, F, key);
             }
@@ -821,20 +852,20 @@ impl<'s, 'r> Writer<'s, 'r> {
                 if status == 0 && arrears_months >= 3 {
                     self.note(TrickyCase::EmployerInArrears, n, F, key);
                 }
-                if formula_like(&name) {
+                if formula_like(name) {
                     self.note(TrickyCase::FormulaLikeText, n, F, key);
                 }
             }
         }
         let done = f.finish()?;
-        self.finish_table(n, "employers", F, true, done)
+        self.finish_table(n, "employers", F, true, multi, done)
     }
 
     fn contributions(&mut self, n: &Night) -> Result<(&'static str, String), DemoError> {
         const F: &str = "contributions.jsonl.gz";
         let reg = self.reg;
         let p = reg.p;
-        let mut f = JsonlFile::new(n.path(F), CONTRIBUTIONS, n.idx % 19 == 3, false, p.level);
+        let mut f = JsonlFile::new(n.path(F), CONTRIBUTIONS, n.idx % 19 == 3, false, p.level, self.capacity(F));
         let blank_line = n.idx % 23 == 12;
         let count = reg.employers.count(n.day);
         let p_hi = month_of(n.day) - 1;
@@ -842,7 +873,9 @@ impl<'s, 'r> Writer<'s, 'r> {
         let mut dropped = false;
         let mut corrected = false;
         for i in 0..count {
-            let e = reg.employer_core(i);
+            let emp = reg.employer(i);
+            let e = &emp.core;
+            let npp = emp.npp.as_str();
             let mut p_lo = match n.prev {
                 None => p.contributions_start,
                 Some(prev) => month_of(prev) - 3,
@@ -853,10 +886,10 @@ impl<'s, 'r> Writer<'s, 'r> {
                 }
             }
             for period in p_lo.max(p.contributions_start)..=p_hi {
-                if !reg.contributes(&e, period) {
+                if !reg.contributes(e, period) {
                     continue;
                 }
-                let versions = reg.contribution_versions(&e, period);
+                let versions = reg.contribution_versions(e, period);
                 let Some((vi, v)) = versions
                     .iter()
                     .enumerate()
@@ -870,7 +903,7 @@ impl<'s, 'r> Writer<'s, 'r> {
                     continue;
                 }
                 let key = || {
-                    let mut s = reg.npp(i);
+                    let mut s = npp.to_owned();
                     s.push(' ');
                     time::write_month(&mut s, period);
                     Some(s)
@@ -893,11 +926,11 @@ impl<'s, 'r> Writer<'s, 'r> {
                         }
                     }
                 }
-                let workers = reg.employer_workers(&e, time::month_start(period) + 14);
-                let (wage, contribution) = reg.monthly_contribution(&e, workers, v.wage_pct);
+                let workers = reg.employer_workers(e, time::month_start(period) + 14);
+                let (wage, contribution) = reg.monthly_contribution(e, workers, v.wage_pct);
                 let rec = &mut self.rec;
                 rec.clear();
-                rec.str(0, &reg.npp(i));
+                rec.str(0, npp);
                 rec.month(1, period);
                 rec.int(2, u64::from(workers));
                 rec.int(3, wage + wage_fix);
@@ -925,7 +958,7 @@ impl<'s, 'r> Writer<'s, 'r> {
             }
         }
         let done = f.finish()?;
-        self.finish_table(n, "contributions", F, false, done)
+        self.finish_table(n, "contributions", F, false, false, done)
     }
 }
 
@@ -953,6 +986,8 @@ pub fn generate(
         emitted_events: BTreeSet::new(),
         emitted_inspections: BTreeSet::new(),
         first_snapshot: [true, true],
+        need_sums: false,
+        last_size: BTreeMap::new(),
         rec: Rec::new(COMPLAINTS.len()),
     };
     let mut nights = [SystemNights::default(), SystemNights::default()];
@@ -1099,6 +1134,9 @@ mod tests {
         let mut o = DemoOptions::demo();
         o.nights = 5;
         assert!(matches!(generate(&o, &mut |_| Ok(())), Err(DemoError::InvalidOptions { option: "nights", .. })));
+        let mut o = DemoOptions::national();
+        o.multiplier = 34;
+        assert!(matches!(generate(&o, &mut |_| Ok(())), Err(DemoError::InvalidOptions { option: "multiplier", .. })));
     }
 
     #[test]

@@ -147,6 +147,24 @@ pub(crate) struct EmployerCore {
     pub no_nib: bool,
 }
 
+/// An employer's unchanging attributes.
+#[derive(Debug, Clone)]
+pub(crate) struct Employer<'a> {
+    pub core: EmployerCore,
+    pub npp: String,
+    pub nib: Option<String>,
+    pub name: String,
+    pub kbli: Option<String>,
+    /// BPS province code as the insurance system writes it.
+    pub bps: &'a str,
+    /// The code is the pre-2022 Papua parent's.
+    pub parent_code: bool,
+}
+
+/// Registries up to this size keep entities' fixed attributes in memory
+/// (the demo); larger ones recompute them every night (national scale).
+const CACHE_LIMIT: u32 = 200_000;
+
 /// One version of a contribution row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ContribVersion {
@@ -167,10 +185,8 @@ pub(crate) struct Registry<'a> {
     pub inspectors_by_province: Vec<Vec<u32>>,
     sections: Weighted,
     employer_provinces: Weighted,
-}
-
-fn section_of(letter: char) -> usize {
-    SECTIONS.iter().position(|s| s.0 == letter).unwrap_or(0)
+    company_cache: Vec<Company>,
+    employer_cache: Vec<Employer<'a>>,
 }
 
 pub(crate) fn section_letter(i: usize) -> char {
@@ -202,8 +218,14 @@ impl<'a> Registry<'a> {
             inspectors_by_province: vec![Vec::new(); r.provinces.len()],
             sections,
             employer_provinces: prov,
+            company_cache: Vec::new(),
+            employer_cache: Vec::new(),
         };
         reg.hire_inspectors();
+        if p.n_companies <= CACHE_LIMIT && p.n_employers <= CACHE_LIMIT {
+            reg.company_cache = (0..p.n_companies).map(|i| reg.make_company(i)).collect();
+            reg.employer_cache = (0..p.n_employers).map(|i| reg.make_employer(i)).collect();
+        }
         reg
     }
 
@@ -270,7 +292,29 @@ impl<'a> Registry<'a> {
         format!("8{v:012}")
     }
 
-    pub(crate) fn company(&self, i: u32) -> Company {
+    /// A company's fixed attributes (cached or recomputed).
+    pub(crate) fn company(&self, i: u32) -> std::borrow::Cow<'_, Company> {
+        match self.company_cache.get(i as usize) {
+            Some(c) => std::borrow::Cow::Borrowed(c),
+            None => std::borrow::Cow::Owned(self.make_company(i)),
+        }
+    }
+
+    /// An employer's fixed attributes (cached or recomputed).
+    pub(crate) fn employer(&self, i: u32) -> std::borrow::Cow<'_, Employer<'a>> {
+        match self.employer_cache.get(i as usize) {
+            Some(e) => std::borrow::Cow::Borrowed(e),
+            None => std::borrow::Cow::Owned(self.make_employer(i)),
+        }
+    }
+
+    fn make_employer(&self, i: u32) -> Employer<'a> {
+        let core = self.employer_core(i);
+        let (nib, name, kbli, bps, parent_code) = self.employer_identity(&core);
+        Employer { npp: self.npp(i), core, nib, name, kbli, bps, parent_code }
+    }
+
+    fn make_company(&self, i: u32) -> Company {
         let p = self.p;
         let mut rng = KeyedRng::new(h(p.seed, T_CO, u64::from(i), 0));
         let province = self.company_province(i);
@@ -350,7 +394,7 @@ impl<'a> Registry<'a> {
         (n > 0).then(|| list[rng.random_range(0..n)])
     }
 
-    pub(crate) fn employer_core(&self, i: u32) -> EmployerCore {
+    fn employer_core(&self, i: u32) -> EmployerCore {
         let p = self.p;
         let mut rng = KeyedRng::new(h(p.seed, T_EMP, u64::from(i), 0));
         let linked = i < p.n_companies && rng.random_bool(0.7);
@@ -404,11 +448,11 @@ impl<'a> Registry<'a> {
     }
 
     /// (NIB, name, KBLI, BPS province code, whether the code is the Papua parent's).
-    pub(crate) fn employer_identity(&self, e: &EmployerCore) -> (Option<String>, String, Option<String>, &'a str, bool) {
+    fn employer_identity(&self, e: &EmployerCore) -> (Option<String>, String, Option<String>, &'a str, bool) {
         let p = self.p;
         let mut rng = KeyedRng::new(h(p.seed, T_EMP_NAME, u64::from(e.index), 0));
         let (nib, name, section) = if e.linked {
-            let c = self.company(e.index);
+            let c = self.make_company(e.index);
             let name = if rng.random_bool(0.5) { c.name.to_uppercase() } else { c.name.clone() };
             (c.nib.clone(), name, c.section)
         } else {
@@ -555,10 +599,6 @@ impl<'a> Registry<'a> {
     }
 }
 
-#[allow(dead_code)]
-pub(crate) fn section_index(letter: char) -> usize {
-    section_of(letter)
-}
 
 #[cfg(test)]
 mod tests {

@@ -47,6 +47,7 @@ fn rss_mb() -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    wasnaker::tune_allocator();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let multiplier: u32 = arg("--multiplier").map_or(Ok(1), |m| m.parse())?;

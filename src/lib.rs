@@ -15,3 +15,19 @@ pub mod monthly;
 pub mod query;
 pub mod storage;
 pub mod cli;
+
+/// glibc keeps freed buffers of every thread's arena instead of reusing them,
+/// so a long ingest's RSS grows far beyond what it holds. Fewer arenas and
+/// returning large blocks to the system keep RSS near the live size.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn tune_allocator() {
+    // SAFETY: mallopt only sets allocator parameters; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1024 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn tune_allocator() {}

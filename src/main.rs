@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    wasnaker::tune_allocator();
     match wasnaker::cli::main() {
         Ok(code) => code,
         Err(err) => {
@@ -11,3 +12,4 @@ fn main() -> ExitCode {
         }
     }
 }
+

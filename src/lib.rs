@@ -3,7 +3,8 @@
 //! follow-up computed by the SQL in `queries/` through Apache DataFusion.
 //!
 //! The data flows one way: landing → [`ingest`] → [`lake`] → [`query`] →
-//! publish. Each module's own documentation says what it must never do.
+//! [`publish`], checked offline by [`verify`]. Each module's own
+//! documentation says what it must never do.
 
 pub mod clock;
 pub mod config;
@@ -12,8 +13,10 @@ pub mod demo;
 pub mod ingest;
 pub mod lake;
 pub mod monthly;
+pub mod publish;
 pub mod query;
 pub mod storage;
+pub mod verify;
 pub mod cli;
 
 /// glibc keeps freed buffers of every thread's arena instead of reusing them,

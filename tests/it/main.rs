@@ -7,3 +7,4 @@ mod ingest;
 mod lake;
 mod queries;
 mod report;
+mod publish;

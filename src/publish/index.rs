@@ -27,7 +27,7 @@ pub struct MonthEntry {
 
 fn store_err(root: &Location, rel: &str) -> impl FnOnce(crate::storage::StorageError) -> PublishError {
     let url = root.url_of(rel);
-    move |source| PublishError::Storage { url, source }
+    move |source| PublishError::Storage { url, source: Box::new(source) }
 }
 
 /// Read what the index needs of one published month.

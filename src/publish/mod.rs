@@ -152,7 +152,7 @@ pub enum PublishError {
     Storage {
         url: String,
         #[source]
-        source: crate::storage::StorageError,
+        source: Box<crate::storage::StorageError>,
     },
     #[error("{op} {path}: {source}")]
     Local {

@@ -178,7 +178,7 @@ pub fn publish_local(root: &Path, bundle: &Bundle) -> Result<Swap, PublishError>
 
 fn store_err(root: &Location, rel: &str) -> impl FnOnce(crate::storage::StorageError) -> PublishError {
     let url = root.url_of(rel);
-    move |source| PublishError::Storage { url, source }
+    move |source| PublishError::Storage { url, source: Box::new(source) }
 }
 
 async fn publish_object_store(root: &Location, bundle: &Bundle) -> Result<(), PublishError> {

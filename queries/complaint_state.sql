@@ -23,33 +23,19 @@
 --   complaint meets the SLA when its first follow-up came before month end and
 --   at most $sla_days days after receipt.
 WITH
-last_event_before_start AS (
-  SELECT complaint_id, status
-  FROM (
-    SELECT complaint_id, status,
-           row_number() OVER (PARTITION BY complaint_id
-                              ORDER BY event_at DESC, event_id DESC) AS latest_first
-    FROM complaint_events
-    WHERE event_at < $month_start
-  ) AS ranked
-  WHERE latest_first = 1
-),
-last_event_before_end AS (
-  SELECT complaint_id, status
-  FROM (
-    SELECT complaint_id, status,
-           row_number() OVER (PARTITION BY complaint_id
-                              ORDER BY event_at DESC, event_id DESC) AS latest_first
-    FROM complaint_events
-    WHERE event_at < $month_end
-  ) AS ranked
-  WHERE latest_first = 1
-),
-first_follow_up AS (
-  SELECT e.complaint_id, min(e.event_at) AS first_follow_up_at
+-- one pass over the events, one row per complaint that has any: the status
+-- of its latest event before each month boundary (latest event time, then
+-- greatest event id) and its first follow-up
+event_summary AS (
+  SELECT
+    e.complaint_id,
+    last_value(e.status ORDER BY e.event_at, e.event_id)
+      FILTER (WHERE e.event_at < $month_start) AS status_before_start,
+    last_value(e.status ORDER BY e.event_at, e.event_id)
+      FILTER (WHERE e.event_at < $month_end) AS status_before_end,
+    min(e.event_at) FILTER (WHERE s.follow_up) AS first_follow_up_at
   FROM complaint_events AS e
-  JOIN complaint_statuses AS s ON s.code = e.status
-  WHERE s.follow_up
+  LEFT JOIN complaint_statuses AS s ON s.code = e.status
   GROUP BY e.complaint_id
 ),
 statuses AS (
@@ -60,14 +46,14 @@ statuses AS (
     c.company_id,
     c.received_at,
     arrow_cast(c.received_at, 'Int64') AS received_ns,
-    f.first_follow_up_at,
-    arrow_cast(f.first_follow_up_at, 'Int64') AS follow_up_ns,
-    COALESCE(b.status, CASE WHEN c.received_at < $month_start THEN 'RECEIVED' END) AS status_at_start,
-    COALESCE(e.status, CASE WHEN c.received_at < $month_end THEN 'RECEIVED' END) AS status_at_end
+    ev.first_follow_up_at,
+    arrow_cast(ev.first_follow_up_at, 'Int64') AS follow_up_ns,
+    COALESCE(ev.status_before_start, CASE WHEN c.received_at < $month_start THEN 'RECEIVED' END)
+      AS status_at_start,
+    COALESCE(ev.status_before_end, CASE WHEN c.received_at < $month_end THEN 'RECEIVED' END)
+      AS status_at_end
   FROM complaints AS c
-  LEFT JOIN last_event_before_start AS b ON b.complaint_id = c.complaint_id
-  LEFT JOIN last_event_before_end AS e ON e.complaint_id = c.complaint_id
-  LEFT JOIN first_follow_up AS f ON f.complaint_id = c.complaint_id
+  LEFT JOIN event_summary AS ev ON ev.complaint_id = c.complaint_id
 ),
 flags AS (
   SELECT

@@ -24,10 +24,30 @@
 --   one decimal.
 WITH
 scoped AS (
-  -- every complaint twice: in its province and in the national scope 00
-  SELECT province_code AS scope_code, complaint_state.* FROM complaint_state
-  UNION ALL
-  SELECT '00' AS scope_code, complaint_state.* FROM complaint_state
+  -- every complaint twice, from one read of complaint_state: in its
+  -- province and in the national scope 00
+  SELECT
+    CASE WHEN n.national THEN '00' ELSE cs.province_code END AS scope_code,
+    cs.*
+  FROM complaint_state AS cs
+  CROSS JOIN (VALUES (false), (true)) AS n (national)
+),
+ranked AS (
+  -- the position of each delay among the complaints of its scope first
+  -- followed up in the month (the partition with followed_up_in_month true)
+  SELECT
+    scoped.*,
+    row_number() OVER (PARTITION BY scope_code, followed_up_in_month
+                       ORDER BY follow_up_delay_ns) AS position,
+    count(*) OVER (PARTITION BY scope_code, followed_up_in_month) AS n
+  FROM scoped
+),
+middles AS (
+  SELECT
+    ranked.*,
+    -- the middle value (odd n) or the two middle values (even n)
+    followed_up_in_month AND (position = (n + 1) / 2 OR position = (n + 2) / 2) AS is_middle
+  FROM ranked
 ),
 counts AS (
   SELECT
@@ -46,28 +66,12 @@ counts AS (
     count(*) FILTER (WHERE open_at_end AND NOT followed_up_before_end
                      AND age_days_at_end >= 181) AS not_followed_up_over_180,
     count(*) FILTER (WHERE in_sla_cohort) AS sla_cohort,
-    count(*) FILTER (WHERE sla_met) AS sla_met
-  FROM scoped
-  GROUP BY scope_code
-),
-delays AS (
-  SELECT
-    scope_code,
-    follow_up_delay_ns,
-    row_number() OVER (PARTITION BY scope_code ORDER BY follow_up_delay_ns) AS position,
-    count(*) OVER (PARTITION BY scope_code) AS n
-  FROM scoped
-  WHERE followed_up_in_month
-),
-medians AS (
-  -- the middle value (odd n) or the two middle values (even n);
-  -- twice the median = 2 × the middle value, or the sum of the two
-  SELECT
-    scope_code,
-    CASE WHEN count(*) = 1 THEN 2 * sum(follow_up_delay_ns) ELSE sum(follow_up_delay_ns) END
-      AS twice_median_ns
-  FROM delays
-  WHERE position = (n + 1) / 2 OR position = (n + 2) / 2
+    count(*) FILTER (WHERE sla_met) AS sla_met,
+    -- twice the median = 2 × the middle value, or the sum of the two
+    CASE WHEN count(*) FILTER (WHERE is_middle) = 1
+         THEN 2 * sum(follow_up_delay_ns) FILTER (WHERE is_middle)
+         ELSE sum(follow_up_delay_ns) FILTER (WHERE is_middle) END AS twice_median_ns
+  FROM middles
   GROUP BY scope_code
 ),
 scopes AS (
@@ -91,7 +95,7 @@ SELECT
   -- days to one decimal, half away from zero: tenths of a day are
   -- 8 640 000 000 000 ns, so tenths = (twice_ns + 8.64e12) / 1.728e13
   CAST(
-    CAST((m.twice_median_ns + 8640000000000) / 17280000000000 AS DECIMAL(18, 0))
+    CAST((c.twice_median_ns + 8640000000000) / 17280000000000 AS DECIMAL(18, 0))
       * CAST('0.1' AS DECIMAL(2, 1))
     AS DECIMAL(18, 1)) AS median_days_to_follow_up,
   COALESCE(c.sla_cohort, 0) AS sla_cohort,
@@ -106,5 +110,4 @@ SELECT
   END AS sla_met_pct
 FROM scopes AS s
 LEFT JOIN counts AS c ON c.scope_code = s.province_code
-LEFT JOIN medians AS m ON m.scope_code = s.province_code
 ORDER BY s.province_code

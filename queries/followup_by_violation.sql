@@ -13,31 +13,35 @@
 --   rounded half away from zero to one decimal). A complaint's violation is
 --   that of its latest complaint row.
 WITH
+ranked AS (
+  -- one read of complaint_state: the position of each delay among the
+  -- complaints of its violation first followed up in the month (the
+  -- partition with followed_up_in_month true)
+  SELECT
+    complaint_state.*,
+    row_number() OVER (PARTITION BY violation_code, followed_up_in_month
+                       ORDER BY follow_up_delay_ns) AS position,
+    count(*) OVER (PARTITION BY violation_code, followed_up_in_month) AS n
+  FROM complaint_state
+),
+middles AS (
+  SELECT
+    ranked.*,
+    -- the middle value (odd n) or the two middle values (even n)
+    followed_up_in_month AND (position = (n + 1) / 2 OR position = (n + 2) / 2) AS is_middle
+  FROM ranked
+),
 counts AS (
   SELECT
     violation_code,
     count(*) FILTER (WHERE received_in_month) AS received,
     count(*) FILTER (WHERE open_at_end) AS open_at_end,
-    count(*) FILTER (WHERE open_at_end AND NOT followed_up_before_end) AS open_not_followed_up
-  FROM complaint_state
-  GROUP BY violation_code
-),
-delays AS (
-  SELECT
-    violation_code,
-    follow_up_delay_ns,
-    row_number() OVER (PARTITION BY violation_code ORDER BY follow_up_delay_ns) AS position,
-    count(*) OVER (PARTITION BY violation_code) AS n
-  FROM complaint_state
-  WHERE followed_up_in_month
-),
-medians AS (
-  SELECT
-    violation_code,
-    CASE WHEN count(*) = 1 THEN 2 * sum(follow_up_delay_ns) ELSE sum(follow_up_delay_ns) END
-      AS twice_median_ns
-  FROM delays
-  WHERE position = (n + 1) / 2 OR position = (n + 2) / 2
+    count(*) FILTER (WHERE open_at_end AND NOT followed_up_before_end) AS open_not_followed_up,
+    -- twice the median = 2 × the middle value, or the sum of the two
+    CASE WHEN count(*) FILTER (WHERE is_middle) = 1
+         THEN 2 * sum(follow_up_delay_ns) FILTER (WHERE is_middle)
+         ELSE sum(follow_up_delay_ns) FILTER (WHERE is_middle) END AS twice_median_ns
+  FROM middles
   GROUP BY violation_code
 )
 SELECT
@@ -48,10 +52,9 @@ SELECT
   COALESCE(c.open_at_end, 0) AS open_at_end,
   COALESCE(c.open_not_followed_up, 0) AS open_not_followed_up,
   CAST(
-    CAST((m.twice_median_ns + 8640000000000) / 17280000000000 AS DECIMAL(18, 0))
+    CAST((c.twice_median_ns + 8640000000000) / 17280000000000 AS DECIMAL(18, 0))
       * CAST('0.1' AS DECIMAL(2, 1))
     AS DECIMAL(18, 1)) AS median_days_to_follow_up
 FROM violations AS v
 LEFT JOIN counts AS c ON c.violation_code = v.code
-LEFT JOIN medians AS m ON m.violation_code = v.code
 ORDER BY v.ord

@@ -22,10 +22,20 @@
 --   (empty without companies). Ratios are exact, rounded half away from zero
 --   to one decimal.
 WITH
+inspected_ids AS (
+  SELECT DISTINCT company_id
+  FROM inspections
+  WHERE visit_date >= $window_12m_start AND visit_date <= $month_last_day
+),
 company_counts AS (
-  SELECT province_code, count(*) AS companies_registry
-  FROM companies
-  GROUP BY province_code
+  -- by the snapshot's province
+  SELECT
+    c.province_code,
+    count(*) AS companies_registry,
+    count(i.company_id) AS companies_inspected_12m
+  FROM companies AS c
+  LEFT JOIN inspected_ids AS i ON i.company_id = c.company_id
+  GROUP BY c.province_code
 ),
 registry_nibs AS (
   SELECT DISTINCT nib FROM companies WHERE nib IS NOT NULL
@@ -49,16 +59,6 @@ inspector_counts AS (
   WHERE active
   GROUP BY province_code
 ),
-inspected_counts AS (
-  SELECT province_code, count(*) AS companies_inspected_12m
-  FROM companies
-  WHERE company_id IN (
-    SELECT company_id
-    FROM inspections
-    WHERE visit_date >= $window_12m_start AND visit_date <= $month_last_day
-  )
-  GROUP BY province_code
-),
 province_counts AS (
   SELECT
     p.code AS province_code,
@@ -69,13 +69,12 @@ province_counts AS (
     COALESCE(ec.workers_insured, 0) AS workers_insured,
     COALESCE(ic.inspectors_active, 0) AS inspectors_active,
     COALESCE(f.open_at_end, 0) AS open_at_end,
-    COALESCE(xc.companies_inspected_12m, 0) AS companies_inspected_12m
+    COALESCE(cc.companies_inspected_12m, 0) AS companies_inspected_12m
   FROM provinces AS p
   LEFT JOIN company_counts AS cc ON cc.province_code = p.code
   LEFT JOIN employer_counts AS ec ON ec.province_code = p.code
   LEFT JOIN inspector_counts AS ic ON ic.province_code = p.code
   LEFT JOIN followup_by_province AS f ON f.province_code = p.code
-  LEFT JOIN inspected_counts AS xc ON xc.province_code = p.code
 ),
 province_needs AS (
   SELECT
@@ -95,35 +94,26 @@ province_rows AS (
          THEN inspectors_needed_workload - inspectors_active ELSE 0 END AS inspector_gap_workload
   FROM province_needs
 ),
-national_row AS (
-  SELECT
-    '00' AS province_code,
-    'INDONESIA' AS province_name,
-    sum(companies_registry) AS companies_registry,
-    sum(employers_insured_active) AS employers_insured_active,
-    sum(employers_not_in_registry) AS employers_not_in_registry,
-    sum(workers_insured) AS workers_insured,
-    sum(inspectors_active) AS inspectors_active,
-    sum(open_at_end) AS open_at_end,
-    sum(companies_inspected_12m) AS companies_inspected_12m,
-    sum(inspectors_needed) AS inspectors_needed,
-    sum(inspectors_needed_workload) AS inspectors_needed_workload,
-    sum(inspector_gap) AS inspector_gap,
-    sum(inspector_gap_workload) AS inspector_gap_workload
-  FROM province_rows
-),
 all_rows AS (
-  SELECT province_code, province_name, companies_registry, employers_insured_active,
-         employers_not_in_registry, workers_insured, inspectors_active, open_at_end,
-         companies_inspected_12m, inspectors_needed, inspectors_needed_workload,
-         inspector_gap, inspector_gap_workload
-  FROM national_row
-  UNION ALL
-  SELECT province_code, province_name, companies_registry, employers_insured_active,
-         employers_not_in_registry, workers_insured, inspectors_active, open_at_end,
-         companies_inspected_12m, inspectors_needed, inspectors_needed_workload,
-         inspector_gap, inspector_gap_workload
-  FROM province_rows
+  -- each province row twice, from one read: as itself and in the national
+  -- row (code 00), whose counts are the sums of the province rows
+  SELECT
+    CASE WHEN n.national THEN '00' ELSE r.province_code END AS province_code,
+    CASE WHEN n.national THEN 'INDONESIA' ELSE r.province_name END AS province_name,
+    sum(r.companies_registry) AS companies_registry,
+    sum(r.employers_insured_active) AS employers_insured_active,
+    sum(r.employers_not_in_registry) AS employers_not_in_registry,
+    sum(r.workers_insured) AS workers_insured,
+    sum(r.inspectors_active) AS inspectors_active,
+    sum(r.open_at_end) AS open_at_end,
+    sum(r.companies_inspected_12m) AS companies_inspected_12m,
+    sum(r.inspectors_needed) AS inspectors_needed,
+    sum(r.inspectors_needed_workload) AS inspectors_needed_workload,
+    sum(r.inspector_gap) AS inspector_gap,
+    sum(r.inspector_gap_workload) AS inspector_gap_workload
+  FROM province_rows AS r
+  CROSS JOIN (VALUES (false), (true)) AS n (national)
+  GROUP BY 1, 2
 )
 SELECT
   $period AS period,

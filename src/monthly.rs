@@ -197,3 +197,76 @@ pub fn data_files(report: &MonthlyReport) -> Result<Vec<(String, Vec<u8>)>, Mont
     }
     Ok(files)
 }
+
+/// The bundle input of a computed report (publish formats, never computes).
+pub fn bundle_input(report: &MonthlyReport) -> Result<crate::publish::BundleInput, MonthlyError> {
+    use crate::publish::{BundleInput, ReportTable as PubTable, TrendPoint};
+    let mut tables = Vec::new();
+    for t in &report.tables {
+        tables.push(PubTable {
+            name: t.query.name.clone(),
+            title_id: t.query.title_id.clone(),
+            title_en: t.query.title_en.clone(),
+            description: t.query.description.clone(),
+            query_file: format!("queries/{}.sql", t.query.name),
+            sql: t.query.sql.clone(),
+            sql_sha256: t.query.sha256.clone(),
+            batches: t.batches.clone(),
+            csv: crate::query::to_csv(&t.schema, &t.batches)?,
+            parquet: crate::query::to_parquet(&t.schema, &t.batches)?,
+        });
+    }
+    let params = report
+        .params
+        .values()
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), serde_json::Value::String(value.to_string())))
+        .collect();
+    Ok(BundleInput {
+        month: report.month,
+        as_of: report.as_of,
+        program_version: env!("CARGO_PKG_VERSION").to_string(),
+        params,
+        extracts: report.extracts.clone(),
+        snapshots: report.snapshots.iter().map(|(t, d)| (t.to_string(), *d)).collect(),
+        warnings: report.warnings.clone(),
+        tables,
+        trend: report
+            .trend
+            .iter()
+            .map(|r| TrendPoint {
+                month: r.month,
+                received: r.received,
+                followed_up_in_month: r.followed_up_in_month,
+                open_at_end: r.open_at_end,
+                open_not_followed_up: r.open_not_followed_up,
+                median_days_to_follow_up: r.median_days_to_follow_up.clone(),
+                sla_met_pct: r.sla_met_pct.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// Compute, build, sign and publish a month's bundle; returns the bundle.
+pub async fn publish_month(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> Result<(MonthlyReport, crate::publish::Bundle), PublishMonthError> {
+    let report = compute(cfg, clock, req).await?;
+    let signer = match &cfg.signing_key {
+        Some(p) => Some(crate::publish::Signer::from_openssh_file(p)?),
+        None => None,
+    };
+    let bundle = crate::publish::build(&bundle_input(&report)?, signer.as_ref())?;
+    let root = Location::parse(&cfg.publish)?;
+    crate::publish::publish(&root, &bundle).await?;
+    info!(month = %report.month, as_of = %report.as_of, files = bundle.files.len(), signed = signer.is_some(), "bundle published");
+    Ok((report, bundle))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishMonthError {
+    #[error(transparent)]
+    Monthly(#[from] MonthlyError),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

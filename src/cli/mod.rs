@@ -8,6 +8,7 @@ mod output;
 mod query;
 mod report;
 mod tables;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,12 +37,14 @@ pub enum Command {
     Demo(demo::Args),
     /// Ingest every complete, not yet ingested night of the landing area.
     Ingest(ingest::Args),
-    /// Compute a month's report tables (`data/<table>.csv|parquet`).
+    /// Compute a month's report and publish its signed bundle.
     Report(report::Args),
     /// Run a read-only SQL query over the lake views.
     Query(query::Args),
     /// List the tables a query sees, with their columns.
     Tables(tables::Args),
+    /// Check a published bundle: checksums, signature, manifest.
+    Verify(verify::Args),
 }
 
 /// Entry point of the binary.
@@ -55,6 +58,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Report(args) => report::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Query(args) => query::run(&load_config(cli.config.as_deref())?, args).await,
+            Command::Verify(args) => verify::run(args).await,
             Command::Tables(args) => tables::run(&load_config(cli.config.as_deref())?, args).await,
         }
     })

@@ -83,6 +83,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let cfg = outcome.out.join("wasnaker.toml");
+    if let Some(last) = outcome.published.last() {
+        println!("\npublished {} signed monthly bundles ({} .. {last}) in {}", outcome.published.len(), outcome.published[0], outcome.config.publish);
+        println!("newest report: {}/{last}/report.html", outcome.config.publish);
+        println!("verify:        wasnaker verify {}/{last} --allowed-signers {}", outcome.config.publish, outcome.allowed_signers.display());
+    }
     println!("\nlake:      {}", outcome.config.lake);
     println!("landing:   {}", outcome.config.landing);
     println!("try:       wasnaker --config {} query \"SELECT province_code, count(*) FROM complaints GROUP BY 1 ORDER BY 2 DESC\"", cfg.display());

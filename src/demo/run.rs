@@ -37,6 +37,14 @@ pub enum DemoRunError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Ingest(#[from] ingest::IngestError),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+    #[error("publishing the demo month {month}: {source}")]
+    Report {
+        month: crate::clock::Month,
+        #[source]
+        source: crate::monthly::PublishMonthError,
+    },
 }
 
 /// What the demo did.
@@ -47,6 +55,10 @@ pub struct DemoOutcome {
     /// The first ingest (every night) and the one after the re-deliveries.
     pub ingests: Vec<IngestReport>,
     pub clock: FixedClock,
+    /// Months published, oldest first.
+    pub published: Vec<crate::clock::Month>,
+    /// The `allowed_signers` file for `ssh-keygen -Y verify` / `wasnaker verify`.
+    pub allowed_signers: PathBuf,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoRunError + '_ {
@@ -71,6 +83,13 @@ pub async fn run(out: &Path, opts: &DemoOptions, progress: &dyn Progress) -> Res
     // A fixed, public demo key: the demo's pseudonyms are reproducible. Never use it for real data.
     let key_path = keys.join("pseudonym.key");
     std::fs::write(&key_path, format!("wasnaker-demo-key-not-secret-{:016x}\n", opts.seed)).map_err(io(&key_path))?;
+    // A deterministic demo signing key (public in effect: derived from the seed).
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&opts.seed.to_le_bytes());
+    let signer = crate::publish::Signer::generate_demo(seed, "wasnaker-demo");
+    signer.write_private_openssh(&keys.join("signing_ed25519"))?;
+    let allowed_signers = keys.join("allowed_signers");
+    std::fs::write(&allowed_signers, format!("{}\n", signer.allowed_signers_line("wasnaker-demo"))).map_err(io(&allowed_signers))?;
     let cfg_path = out.join("wasnaker.toml");
     let mut cfg_text = demo_config_text().to_string();
     let queries = std::path::absolute("queries").unwrap_or_else(|_| PathBuf::from("queries"));
@@ -126,7 +145,16 @@ pub async fn run(out: &Path, opts: &DemoOptions, progress: &dyn Progress) -> Res
         std::fs::remove_dir_all(&redelivery).map_err(io(&redelivery))?;
         ingests.push(run_ingest(clock).await?);
     }
-    Ok(DemoOutcome { out: out.to_path_buf(), config, summary, ingests, clock })
+    // Publish a signed bundle for every complete month that has its snapshots.
+    let mut published = Vec::new();
+    let mut month = crate::clock::Month::of(summary.first_night);
+    while month.last_day() <= summary.last_night {
+        let req = crate::monthly::MonthlyRequest { month: Some(month), as_of: None, allow_stale_snapshot: false };
+        crate::monthly::publish_month(&config, &clock, &req).await.map_err(|source| DemoRunError::Report { month, source })?;
+        published.push(month);
+        month = month.next();
+    }
+    Ok(DemoOutcome { out: out.to_path_buf(), config, summary, ingests, clock, published, allowed_signers })
 }
 
 fn parent_of(path: &str) -> &str {

@@ -82,6 +82,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("  {n}");
         }
     }
+    let nights_file = outcome.out.join("ingest-summary.txt");
+    let mut f = std::fs::File::create(&nights_file)?;
+    for report in &outcome.ingests {
+        super::output::write_ingest(&mut f, report, false)?;
+    }
+    println!("\nper-night summary of every ingested night: {}", nights_file.display());
     let cfg = outcome.out.join("wasnaker.toml");
     if let Some(last) = outcome.published.last() {
         println!("\npublished {} signed monthly bundles ({} .. {last}) in {}", outcome.published.len(), outcome.published[0], outcome.config.publish);

@@ -41,7 +41,13 @@ impl Progress for BarProgress {
 
 /// Print the per-night summary of an ingest run (or its plan).
 pub fn print_ingest(report: &IngestReport, dry_run: bool) {
-    println!("{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  note", "system", "night", "status", "read", "accepted", "quarantined");
+    let mut out = std::io::stdout().lock();
+    let _ = write_ingest(&mut out, report, dry_run);
+}
+
+/// Write the per-night summary of an ingest run (or its plan).
+pub fn write_ingest(out: &mut dyn std::io::Write, report: &IngestReport, dry_run: bool) -> std::io::Result<()> {
+    writeln!(out, "{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  note", "system", "night", "status", "read", "accepted", "quarantined")?;
     let mut shown = 0usize;
     for n in &report.plan.nights {
         let result = report.results.iter().find(|r| r.system == n.system && r.night == n.night);
@@ -80,7 +86,7 @@ pub fn print_ingest(report: &IngestReport, dry_run: bool) {
             (None, Action::Late { .. }) => continue,
         };
         shown += 1;
-        println!("{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  {}", n.system.name(), n.night.to_string(), status, read, acc, q, note);
+        writeln!(out, "{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  {}", n.system.name(), n.night.to_string(), status, read, acc, q, note)?;
     }
     for system in System::ALL {
         let late: Vec<(NaiveDate, i64)> = report
@@ -95,30 +101,31 @@ pub fn print_ingest(report: &IngestReport, dry_run: bool) {
         if let Some((first, hours)) = late.first() {
             let dates: Vec<String> = late.iter().take(8).map(|(d, _)| d.to_string()).collect();
             let more = if late.len() > 8 { format!(" and {} more", late.len() - 8) } else { String::new() };
-            println!(
+            writeln!(out, 
                 "LATE {system}: {} night(s) without a complete delivery {} h or more after they ended: {}{more} (the oldest {hours} h late since {first})",
                 late.len(),
                 report.late_after_hours,
                 dates.join(" ")
-            );
+            )?;
         }
     }
     if !report.plan.ignored_folders.is_empty() {
-        println!("ignored folders (not YYYY-MM-DD): {}", report.plan.ignored_folders.join(", "));
+        writeln!(out, "ignored folders (not YYYY-MM-DD): {}", report.plan.ignored_folders.join(", "))?;
     }
     let seen = report.plan.nights.iter().filter(|n| matches!(n.action, Action::Seen { .. })).count();
     if dry_run {
-        println!("dry run: {} night(s) would be ingested; nothing was written", report.plan.to_ingest());
+        writeln!(out, "dry run: {} night(s) would be ingested; nothing was written", report.plan.to_ingest())?;
     } else if report.results.is_empty() {
-        println!("nothing to ingest: {seen} night(s) already ingested, no new delivery");
+        writeln!(out, "nothing to ingest: {seen} night(s) already ingested, no new delivery")?;
     } else {
-        println!(
+        writeln!(out, 
             "{} ingested, {} rejected, {} failed; {seen} already seen earlier; {shown} row(s) above",
             report.ingested(),
             report.rejected(),
             report.failed(),
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// 0 when everything landed; 2 when a night was rejected; 3 when a night

@@ -83,7 +83,10 @@ impl Month {
 
     pub fn of(d: NaiveDate) -> Month {
         use chrono::Datelike;
-        Month { year: d.year(), month: d.month() }
+        Month {
+            year: d.year(),
+            month: d.month(),
+        }
     }
 
     pub fn first_day(self) -> NaiveDate {
@@ -91,11 +94,31 @@ impl Month {
     }
 
     pub fn next(self) -> Month {
-        if self.month == 12 { Month { year: self.year + 1, month: 1 } } else { Month { year: self.year, month: self.month + 1 } }
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
     }
 
     pub fn prev(self) -> Month {
-        if self.month == 1 { Month { year: self.year - 1, month: 12 } } else { Month { year: self.year, month: self.month - 1 } }
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
     }
 
     /// `n` months earlier.

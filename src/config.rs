@@ -144,11 +144,17 @@ impl Config {
     fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut problems = Vec::new();
-        let loc = raw.locations.unwrap_or(RawLocations { landing: None, lake: None, publish: None });
+        let loc = raw.locations.unwrap_or(RawLocations {
+            landing: None,
+            lake: None,
+            publish: None,
+        });
         let location = |v: Option<String>, key: &str, default: &str, problems: &mut Vec<String>| {
             let v = v.unwrap_or_else(|| default.to_string());
             if v.trim().is_empty() {
-                problems.push(format!("locations.{key} is empty: give a path or a URL (file://, s3://, gs://, az://, http(s)://)"));
+                problems.push(format!(
+                    "locations.{key} is empty: give a path or a URL (file://, s3://, gs://, az://, http(s)://)"
+                ));
             }
             resolve_location(&v, &base)
         };
@@ -160,24 +166,40 @@ impl Config {
         }
 
         let pseudonym_key = match raw.pseudonymisation {
-            Some(RawPseudonymisation { key_file: Some(_), key_env: Some(_) }) => {
+            Some(RawPseudonymisation {
+                key_file: Some(_),
+                key_env: Some(_),
+            }) => {
                 problems.push("pseudonymisation: set key_file or key_env, not both".into());
                 KeySource::Env(String::new())
             }
-            Some(RawPseudonymisation { key_file: Some(f), key_env: None }) => KeySource::File(base.join(f)),
-            Some(RawPseudonymisation { key_file: None, key_env: Some(v) }) => {
+            Some(RawPseudonymisation {
+                key_file: Some(f),
+                key_env: None,
+            }) => KeySource::File(base.join(f)),
+            Some(RawPseudonymisation {
+                key_file: None,
+                key_env: Some(v),
+            }) => {
                 if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    problems.push(format!("pseudonymisation.key_env = {v:?} is not an environment variable name (letters, digits, _)"));
+                    problems.push(format!(
+                        "pseudonymisation.key_env = {v:?} is not an environment variable name (letters, digits, _)"
+                    ));
                 }
                 KeySource::Env(v)
             }
             _ => KeySource::Env("WASNAKER_PSEUDONYM_KEY".into()),
         };
 
-        let ingest = raw.ingest.unwrap_or(RawIngest { late_after_hours: None, work_dir: None });
+        let ingest = raw.ingest.unwrap_or(RawIngest {
+            late_after_hours: None,
+            work_dir: None,
+        });
         let late_after_hours = ingest.late_after_hours.unwrap_or(36);
         if late_after_hours < 0 {
-            problems.push(format!("ingest.late_after_hours = {late_after_hours}: expected a number of hours, 0 or more (default 36)"));
+            problems.push(format!(
+                "ingest.late_after_hours = {late_after_hours}: expected a number of hours, 0 or more (default 36)"
+            ));
         }
 
         let r = raw.report.unwrap_or(RawReport {
@@ -203,7 +225,10 @@ impl Config {
         };
 
         if !problems.is_empty() {
-            return Err(ConfigError::Invalid { path: path.to_path_buf(), problems });
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            });
         }
         Ok(Config {
             path: path.to_path_buf(),

@@ -6,6 +6,7 @@
 //! [`publish`], checked offline by [`verify`]. Each module's own
 //! documentation says what it must never do.
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contract;
@@ -17,7 +18,6 @@ pub mod publish;
 pub mod query;
 pub mod storage;
 pub mod verify;
-pub mod cli;
 
 /// glibc keeps freed buffers of every thread's arena instead of reusing them,
 /// so a long ingest's RSS grows far beyond what it holds. Fewer arenas and

@@ -21,7 +21,13 @@ use crate::storage::{Location, StorageError};
 
 /// The published tables of report.md, in publication order; tables added by
 /// data engineers follow, by name.
-pub const PUBLISHED_ORDER: &[&str] = &["followup_by_province", "followup_by_violation", "supervision_map", "insurance_crosscheck", "data_quality"];
+pub const PUBLISHED_ORDER: &[&str] = &[
+    "followup_by_province",
+    "followup_by_violation",
+    "supervision_map",
+    "insurance_crosscheck",
+    "data_quality",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MonthlyError {
@@ -48,16 +54,7 @@ pub struct MonthlyRequest {
 }
 
 /// One month's national follow-up figures, for the trend chart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrendRow {
-    pub month: Month,
-    pub received: i64,
-    pub followed_up_in_month: i64,
-    pub open_at_end: i64,
-    pub open_not_followed_up: i64,
-    pub median_days_to_follow_up: Option<String>,
-    pub sla_met_pct: Option<String>,
-}
+pub use crate::publish::TrendPoint as TrendRow;
 
 /// The computed report of a month.
 pub struct MonthlyReport {
@@ -92,14 +89,23 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
     let ledger = Ledger::load(&lake).await?;
     let queries = QuerySet::load_dir(&cfg.report.queries_dir)?;
     let month = req.month.unwrap_or_else(|| default_month(clock));
-    let opts = ViewOptions { month: Some(month), as_of: req.as_of, allow_stale_snapshot: req.allow_stale_snapshot || cfg.report.allow_stale_snapshot };
+    let opts = ViewOptions {
+        month: Some(month),
+        as_of: req.as_of,
+        allow_stale_snapshot: req.allow_stale_snapshot || cfg.report.allow_stale_snapshot,
+    };
     let views = context::open(&lake, &ledger, &opts).await?;
     info!(month = %month, as_of = %views.as_of, snapshots = ?views.snapshots, extracts = views.extracts.len(), "plan: report");
     let params = ReportParams::new(&month.to_string(), views.as_of, settings(cfg))?;
     let t0 = std::time::Instant::now();
     let mut tables = queries.run(&views.ctx, &params).await?;
     info!(ms = t0.elapsed().as_millis() as u64, "report tables computed");
-    tables.sort_by_key(|t| (PUBLISHED_ORDER.iter().position(|n| *n == t.query.name).unwrap_or(usize::MAX), t.query.name.clone()));
+    tables.sort_by_key(|t| {
+        (
+            PUBLISHED_ORDER.iter().position(|n| *n == t.query.name).unwrap_or(usize::MAX),
+            t.query.name.clone(),
+        )
+    });
     let trend = trend(&lake, &ledger, &queries, month, views.as_of, settings(cfg)).await?;
     Ok(MonthlyReport {
         month,
@@ -135,22 +141,43 @@ async fn trend(
             todo.extend(q.reads.iter().cloned());
         }
     }
-    let sources: Vec<(PathBuf, Vec<u8>)> =
-        queries.queries().iter().filter(|q| needed.contains(&q.name)).map(|q| (q.path.clone(), q.sql.clone().into_bytes())).collect();
+    let sources: Vec<(PathBuf, Vec<u8>)> = queries
+        .queries()
+        .iter()
+        .filter(|q| needed.contains(&q.name))
+        .map(|q| (q.path.clone(), q.sql.clone().into_bytes()))
+        .collect();
     let subset = QuerySet::from_sources(sources)?;
     // Snapshots are not read by these queries: the views as of `as_of` do.
-    let views = context::open(lake, ledger, &ViewOptions { month: None, as_of: Some(as_of), allow_stale_snapshot: true }).await?;
+    let views = context::open(
+        lake,
+        ledger,
+        &ViewOptions {
+            month: None,
+            as_of: Some(as_of),
+            allow_stale_snapshot: true,
+        },
+    )
+    .await?;
     let mut rows = Vec::new();
     for k in (0..12).rev() {
         let m = month.minus(k);
         let params = ReportParams::new(&m.to_string(), as_of, settings)?;
         for q in subset.queries() {
-            views.ctx.deregister_table(q.name.as_str()).map_err(|source| QueryError::DataFusion { file: q.path.clone(), source })?;
+            views
+                .ctx
+                .deregister_table(q.name.as_str())
+                .map_err(|source| QueryError::DataFusion {
+                    file: q.path.clone(),
+                    source,
+                })?;
         }
         let t0 = std::time::Instant::now();
         let tables = subset.run(&views.ctx, &params).await?;
         tracing::debug!(month = %m, ms = t0.elapsed().as_millis() as u64, "trend month");
-        let Some(t) = tables.iter().find(|t| t.query.name == SOURCE) else { continue };
+        let Some(t) = tables.iter().find(|t| t.query.name == SOURCE) else {
+            continue;
+        };
         if let Some(r) = national_row(t, m) {
             rows.push(r);
         }
@@ -193,14 +220,17 @@ pub fn data_files(report: &MonthlyReport) -> Result<Vec<(String, Vec<u8>)>, Mont
     let mut files = Vec::new();
     for t in &report.tables {
         files.push((format!("data/{}.csv", t.query.name), crate::query::to_csv(&t.schema, &t.batches)?));
-        files.push((format!("data/{}.parquet", t.query.name), crate::query::to_parquet(&t.schema, &t.batches)?));
+        files.push((
+            format!("data/{}.parquet", t.query.name),
+            crate::query::to_parquet(&t.schema, &t.batches)?,
+        ));
     }
     Ok(files)
 }
 
 /// The bundle input of a computed report (publish formats, never computes).
 pub fn bundle_input(report: &MonthlyReport) -> Result<crate::publish::BundleInput, MonthlyError> {
-    use crate::publish::{BundleInput, ReportTable as PubTable, TrendPoint};
+    use crate::publish::{BundleInput, ReportTable as PubTable};
     let mut tables = Vec::new();
     for t in &report.tables {
         tables.push(PubTable {
@@ -231,24 +261,16 @@ pub fn bundle_input(report: &MonthlyReport) -> Result<crate::publish::BundleInpu
         snapshots: report.snapshots.iter().map(|(t, d)| (t.to_string(), *d)).collect(),
         warnings: report.warnings.clone(),
         tables,
-        trend: report
-            .trend
-            .iter()
-            .map(|r| TrendPoint {
-                month: r.month,
-                received: r.received,
-                followed_up_in_month: r.followed_up_in_month,
-                open_at_end: r.open_at_end,
-                open_not_followed_up: r.open_not_followed_up,
-                median_days_to_follow_up: r.median_days_to_follow_up.clone(),
-                sla_met_pct: r.sla_met_pct.clone(),
-            })
-            .collect(),
+        trend: report.trend.clone(),
     })
 }
 
 /// Compute, build, sign and publish a month's bundle; returns the bundle.
-pub async fn publish_month(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> Result<(MonthlyReport, crate::publish::Bundle), PublishMonthError> {
+pub async fn publish_month(
+    cfg: &Config,
+    clock: &dyn Clock,
+    req: &MonthlyRequest,
+) -> Result<(MonthlyReport, crate::publish::Bundle), PublishMonthError> {
     let report = compute(cfg, clock, req).await?;
     let signer = match &cfg.signing_key {
         Some(p) => Some(crate::publish::Signer::from_openssh_file(p)?),

@@ -61,13 +61,18 @@ impl Location {
     /// Parse a path or URL (`file://`, `s3://`, `gs://`, `az://`, `http(s)://`,
     /// `memory://`).
     pub fn parse(location: &str) -> Result<Location> {
-        let bad = |message: String| StorageError::BadLocation { location: location.to_string(), message };
+        let bad = |message: String| StorageError::BadLocation {
+            location: location.to_string(),
+            message,
+        };
         if !crate::config::has_scheme(location) {
             return Self::local(FsPath::new(location));
         }
         let url = Url::parse(location).map_err(|e| bad(e.to_string()))?;
         if url.scheme() == "file" {
-            let path = url.to_file_path().map_err(|()| bad("a file:// URL needs an absolute path".into()))?;
+            let path = url
+                .to_file_path()
+                .map_err(|()| bad("a file:// URL needs an absolute path".into()))?;
             return Self::local(&path);
         }
         if url.scheme() == "memory" {
@@ -78,8 +83,10 @@ impl Location {
             .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_"))
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
-        let (store, prefix) = object_store::parse_url_opts(&url, options)
-            .map_err(|source| StorageError::Open { location: location.to_string(), source })?;
+        let (store, prefix) = object_store::parse_url_opts(&url, options).map_err(|source| StorageError::Open {
+            location: location.to_string(),
+            source,
+        })?;
         let mut base = url.clone();
         base.set_query(None);
         base.set_fragment(None);
@@ -87,7 +94,12 @@ impl Location {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        Ok(Location { store: Arc::from(store), prefix, url: base, local_root: None })
+        Ok(Location {
+            store: Arc::from(store),
+            prefix,
+            url: base,
+            local_root: None,
+        })
     }
 
     /// A location inside an existing store (tests, in-memory stores).
@@ -98,7 +110,12 @@ impl Location {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        Location { store, prefix, url: base, local_root: None }
+        Location {
+            store,
+            prefix,
+            url: base,
+            local_root: None,
+        }
     }
 
     fn local(path: &FsPath) -> Result<Location> {
@@ -107,7 +124,11 @@ impl Location {
             path: path.to_path_buf(),
             source,
         })?;
-        std::fs::create_dir_all(&abs).map_err(|source| StorageError::Local { op: "create folder", path: abs.clone(), source })?;
+        std::fs::create_dir_all(&abs).map_err(|source| StorageError::Local {
+            op: "create folder",
+            path: abs.clone(),
+            source,
+        })?;
         let prefix = Path::from_absolute_path(&abs).map_err(|source| StorageError::Open {
             location: abs.display().to_string(),
             source: source.into(),
@@ -117,7 +138,12 @@ impl Location {
             message: "not an absolute path".into(),
         })?;
         url.set_query(None);
-        Ok(Location { store: Arc::new(LocalFileSystem::new()), prefix, url, local_root: Some(abs) })
+        Ok(Location {
+            store: Arc::new(LocalFileSystem::new()),
+            prefix,
+            url,
+            local_root: Some(abs),
+        })
     }
 
     /// The location's base URL (ends with `/`).
@@ -190,7 +216,10 @@ impl Location {
     /// Write an object only if none exists: the commit primitive. Returns
     /// `false` when another writer committed first.
     pub async fn put_new(&self, rel: &str, bytes: impl Into<Bytes>) -> Result<bool> {
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
         match self.store.put_opts(&self.path(rel), PutPayload::from(bytes.into()), opts).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
@@ -200,11 +229,17 @@ impl Location {
 
     /// Stream a local file into the location (multipart for large files).
     pub async fn upload_file(&self, local: &FsPath, rel: &str) -> Result<()> {
-        let mut file = tokio::fs::File::open(local)
-            .await
-            .map_err(|source| StorageError::Local { op: "open", path: local.to_path_buf(), source })?;
+        let mut file = tokio::fs::File::open(local).await.map_err(|source| StorageError::Local {
+            op: "open",
+            path: local.to_path_buf(),
+            source,
+        })?;
         let mut w = object_store::buffered::BufWriter::new(self.store.clone(), self.path(rel));
-        let io = |source: std::io::Error| StorageError::Local { op: "upload", path: local.to_path_buf(), source };
+        let io = |source: std::io::Error| StorageError::Local {
+            op: "upload",
+            path: local.to_path_buf(),
+            source,
+        };
         tokio::io::copy(&mut file, &mut w).await.map_err(io)?;
         w.shutdown().await.map_err(io)?;
         Ok(())
@@ -269,12 +304,26 @@ impl Location {
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(StorageError::Local { op: "list", path: dir, source }),
+            Err(source) => {
+                return Err(StorageError::Local {
+                    op: "list",
+                    path: dir,
+                    source,
+                });
+            }
         };
         let mut links = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| StorageError::Local { op: "list", path: dir.clone(), source })?;
-            let ft = entry.file_type().map_err(|source| StorageError::Local { op: "inspect", path: entry.path(), source })?;
+            let entry = entry.map_err(|source| StorageError::Local {
+                op: "list",
+                path: dir.clone(),
+                source,
+            })?;
+            let ft = entry.file_type().map_err(|source| StorageError::Local {
+                op: "inspect",
+                path: entry.path(),
+                source,
+            })?;
             if ft.is_symlink() {
                 links.push(entry.file_name().to_string_lossy().into_owned());
             }
@@ -289,7 +338,11 @@ impl Location {
     pub fn open_blocking(&self, rel: &str, meta: &ObjectMeta, handle: tokio::runtime::Handle) -> Result<Box<dyn Read + Send>> {
         if let Some(root) = &self.local_root {
             let p = root.join(rel);
-            let f = std::fs::File::open(&p).map_err(|source| StorageError::Local { op: "open", path: p, source })?;
+            let f = std::fs::File::open(&p).map_err(|source| StorageError::Local {
+                op: "open",
+                path: p,
+                source,
+            })?;
             return Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)));
         }
         let reader = object_store::buffered::BufReader::with_capacity(self.store.clone(), meta, 8 << 20);

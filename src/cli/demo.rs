@@ -39,11 +39,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.seed = s;
     }
     let scale = if opts.scale == Scale::Demo { "demo" } else { "national" };
-    eprintln!("generating the {scale}-scale landing ({} .. {}) in {}", opts.first_night, opts.last_night(), args.out.display());
+    eprintln!(
+        "generating the {scale}-scale landing ({} .. {}) in {}",
+        opts.first_night,
+        opts.last_night(),
+        args.out.display()
+    );
     let progress = super::output::BarProgress::new();
     let outcome = crate::demo::run::run(&args.out, &opts, &progress).await?;
     let s = &outcome.summary;
-    println!("generated {} files ({:.1} MB) for {} .. {}", s.files, s.bytes as f64 / 1e6, s.first_night, s.last_night);
+    println!(
+        "generated {} files ({:.1} MB) for {} .. {}",
+        s.files,
+        s.bytes as f64 / 1e6,
+        s.first_night,
+        s.last_night
+    );
     // Per-night summary: one line per month and system, and every notable night.
     let mut months: BTreeMap<(String, &str), (u32, u64, u64, u64)> = BTreeMap::new();
     let mut notable = Vec::new();
@@ -57,7 +68,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     m.2 += files.iter().map(|f| f.rows_accepted).sum::<u64>();
                     m.3 += files.iter().map(|f| f.rows_quarantined).sum::<u64>();
                     if r.version > 1 {
-                        notable.push(format!("{} {} re-delivered: version {} supersedes the first", r.system, r.night, r.version));
+                        notable.push(format!(
+                            "{} {} re-delivered: version {} supersedes the first",
+                            r.system, r.night, r.version
+                        ));
                     }
                 }
                 NightOutcome::Rejected(rej) => notable.push(format!("{} {} REJECTED: {rej}", r.system, r.night)),
@@ -66,11 +80,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         for n in &report.plan.nights {
             if let crate::ingest::Action::Late { hours } = n.action {
-                notable.push(format!("{} {} missing: no delivery {hours} h after the night ended (shows in data_quality)", n.system, n.night));
+                notable.push(format!(
+                    "{} {} missing: no delivery {hours} h after the night ended (shows in data_quality)",
+                    n.system, n.night
+                ));
             }
         }
     }
-    println!("\n{:<8} {:<11} {:>7} {:>10} {:>10} {:>12}", "month", "system", "nights", "rows read", "accepted", "quarantined");
+    println!(
+        "\n{:<8} {:<11} {:>7} {:>10} {:>10} {:>12}",
+        "month", "system", "nights", "rows read", "accepted", "quarantined"
+    );
     for ((month, system), (n, read, acc, q)) in &months {
         println!("{month:<8} {system:<11} {n:>7} {read:>10} {acc:>10} {q:>12}");
     }
@@ -90,12 +110,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("\nper-night summary of every ingested night: {}", nights_file.display());
     let cfg = outcome.out.join("wasnaker.toml");
     if let Some(last) = outcome.published.last() {
-        println!("\npublished {} signed monthly bundles ({} .. {last}) in {}", outcome.published.len(), outcome.published[0], outcome.config.publish);
+        println!(
+            "\npublished {} signed monthly bundles ({} .. {last}) in {}",
+            outcome.published.len(),
+            outcome.published[0],
+            outcome.config.publish
+        );
         println!("newest report: {}/{last}/report.html", outcome.config.publish);
-        println!("verify:        wasnaker verify {}/{last} --allowed-signers {}", outcome.config.publish, outcome.allowed_signers.display());
+        println!(
+            "verify:        wasnaker verify {}/{last} --allowed-signers {}",
+            outcome.config.publish,
+            outcome.allowed_signers.display()
+        );
     }
     println!("\nlake:      {}", outcome.config.lake);
     println!("landing:   {}", outcome.config.landing);
-    println!("try:       wasnaker --config {} query \"SELECT province_code, count(*) FROM complaints GROUP BY 1 ORDER BY 2 DESC\"", cfg.display());
+    println!(
+        "try:       wasnaker --config {} query \"SELECT province_code, count(*) FROM complaints GROUP BY 1 ORDER BY 2 DESC\"",
+        cfg.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -19,7 +19,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, DEFAULT_FILE};
 
 #[derive(Debug, Parser)]
-#[command(name = "wasnaker", version, about = "Labour-inspection complaint follow-up: nightly ingest and monthly report")]
+#[command(
+    name = "wasnaker",
+    version,
+    about = "Labour-inspection complaint follow-up: nightly ingest and monthly report"
+)]
 pub struct Cli {
     /// Config file (default: ./wasnaker.toml).
     #[arg(long, global = true, value_name = "FILE")]
@@ -51,7 +55,10 @@ pub enum Command {
 pub fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     init_logging(&cli.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,

@@ -47,7 +47,11 @@ pub fn print_ingest(report: &IngestReport, dry_run: bool) {
 
 /// Write the per-night summary of an ingest run (or its plan).
 pub fn write_ingest(out: &mut dyn std::io::Write, report: &IngestReport, dry_run: bool) -> std::io::Result<()> {
-    writeln!(out, "{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  note", "system", "night", "status", "read", "accepted", "quarantined")?;
+    writeln!(
+        out,
+        "{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  note",
+        "system", "night", "status", "read", "accepted", "quarantined"
+    )?;
     let mut shown = 0usize;
     for n in &report.plan.nights {
         let result = report.results.iter().find(|r| r.system == n.system && r.night == n.night);
@@ -70,23 +74,57 @@ pub fn write_ingest(out: &mut dyn std::io::Write, report: &IngestReport, dry_run
                     )
                 }
                 NightOutcome::Rejected(rej) => ("REJECTED".into(), String::new(), String::new(), String::new(), rej.to_string()),
-                NightOutcome::Failed(e) => ("FAILED".into(), String::new(), String::new(), String::new(), format!("{e} (retried next run)")),
+                NightOutcome::Failed(e) => (
+                    "FAILED".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("{e} (retried next run)"),
+                ),
             },
             (None, Action::Ingest { version }) => {
                 let s = if dry_run { "plan" } else { "skipped" };
-                (s.into(), String::new(), String::new(), String::new(), format!("would ingest as v{version}"))
+                (
+                    s.into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("would ingest as v{version}"),
+                )
             }
             (None, Action::Seen { version, status }) => {
                 if !dry_run {
                     continue;
                 }
-                ("seen".into(), String::new(), String::new(), String::new(), format!("delivery already {status:?} as v{version}; nothing to do").to_lowercase())
+                (
+                    "seen".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("delivery already {status:?} as v{version}; nothing to do").to_lowercase(),
+                )
             }
-            (None, Action::Waiting) => ("waiting".into(), String::new(), String::new(), String::new(), "no _DONE yet: still being written".into()),
+            (None, Action::Waiting) => (
+                "waiting".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "no _DONE yet: still being written".into(),
+            ),
             (None, Action::Late { .. }) => continue,
         };
         shown += 1;
-        writeln!(out, "{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  {}", n.system.name(), n.night.to_string(), status, read, acc, q, note)?;
+        writeln!(
+            out,
+            "{:<10} {:<11} {:<8} {:>9} {:>9} {:>11}  {}",
+            n.system.name(),
+            n.night.to_string(),
+            status,
+            read,
+            acc,
+            q,
+            note
+        )?;
     }
     for system in System::ALL {
         let late: Vec<(NaiveDate, i64)> = report
@@ -100,8 +138,13 @@ pub fn write_ingest(out: &mut dyn std::io::Write, report: &IngestReport, dry_run
             .collect();
         if let Some((first, hours)) = late.first() {
             let dates: Vec<String> = late.iter().take(8).map(|(d, _)| d.to_string()).collect();
-            let more = if late.len() > 8 { format!(" and {} more", late.len() - 8) } else { String::new() };
-            writeln!(out, 
+            let more = if late.len() > 8 {
+                format!(" and {} more", late.len() - 8)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
                 "LATE {system}: {} night(s) without a complete delivery {} h or more after they ended: {}{more} (the oldest {hours} h late since {first})",
                 late.len(),
                 report.late_after_hours,
@@ -112,13 +155,23 @@ pub fn write_ingest(out: &mut dyn std::io::Write, report: &IngestReport, dry_run
     if !report.plan.ignored_folders.is_empty() {
         writeln!(out, "ignored folders (not YYYY-MM-DD): {}", report.plan.ignored_folders.join(", "))?;
     }
-    let seen = report.plan.nights.iter().filter(|n| matches!(n.action, Action::Seen { .. })).count();
+    let seen = report
+        .plan
+        .nights
+        .iter()
+        .filter(|n| matches!(n.action, Action::Seen { .. }))
+        .count();
     if dry_run {
-        writeln!(out, "dry run: {} night(s) would be ingested; nothing was written", report.plan.to_ingest())?;
+        writeln!(
+            out,
+            "dry run: {} night(s) would be ingested; nothing was written",
+            report.plan.to_ingest()
+        )?;
     } else if report.results.is_empty() {
         writeln!(out, "nothing to ingest: {seen} night(s) already ingested, no new delivery")?;
     } else {
-        writeln!(out, 
+        writeln!(
+            out,
             "{} ingested, {} rejected, {} failed; {seen} already seen earlier; {shown} row(s) above",
             report.ingested(),
             report.rejected(),

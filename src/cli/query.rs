@@ -34,7 +34,11 @@ pub struct Args {
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let lake = Location::parse(&cfg.lake)?;
     let ledger = Ledger::load(&lake).await?;
-    let opts = ViewOptions { month: args.month, as_of: args.as_of, allow_stale_snapshot: true };
+    let opts = ViewOptions {
+        month: args.month,
+        as_of: args.as_of,
+        allow_stale_snapshot: true,
+    };
     let views = context::open(&lake, &ledger, &opts).await?;
     for w in &views.warnings {
         eprintln!("warning: {w}");

@@ -26,7 +26,11 @@ pub struct Args {
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let req = MonthlyRequest { month: args.month, as_of: args.as_of, allow_stale_snapshot: args.allow_stale_snapshot };
+    let req = MonthlyRequest {
+        month: args.month,
+        as_of: args.as_of,
+        allow_stale_snapshot: args.allow_stale_snapshot,
+    };
     let report = match &args.out {
         Some(out) => {
             let report = monthly::compute(cfg, &SystemClock, &req).await?;

@@ -17,18 +17,32 @@ pub struct Args {
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let lake = Location::parse(&cfg.lake)?;
     let ledger = Ledger::load(&lake).await?;
-    let views = context::open(&lake, &ledger, &ViewOptions { allow_stale_snapshot: true, ..Default::default() }).await?;
+    let views = context::open(
+        &lake,
+        &ledger,
+        &ViewOptions {
+            allow_stale_snapshot: true,
+            ..Default::default()
+        },
+    )
+    .await?;
     let sql = "SELECT table_name, column_name, data_type FROM information_schema.columns \
                WHERE table_schema = 'public' AND table_name NOT LIKE 'lake\\_%' ESCAPE '\\' ORDER BY table_name, ordinal_position";
     let batches = views.ctx.sql(sql).await?.collect().await?;
     let mut current = String::new();
     for b in &batches {
         use arrow::array::AsArray;
-        let (t, c, ty) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>(), b.column(2).as_string::<i32>());
+        let (t, c, ty) = (
+            b.column(0).as_string::<i32>(),
+            b.column(1).as_string::<i32>(),
+            b.column(2).as_string::<i32>(),
+        );
         for i in 0..b.num_rows() {
             if t.value(i) != current {
                 current = t.value(i).to_string();
-                let doc = crate::contract::table(&current).map(|x| format!("  — {}", x.doc)).unwrap_or_default();
+                let doc = crate::contract::table(&current)
+                    .map(|x| format!("  — {}", x.doc))
+                    .unwrap_or_default();
                 println!("\n{current}{doc}");
             }
             let meaning = if args.describe {
@@ -54,5 +68,8 @@ fn column_doc(table: &str, column: &str) -> Option<String> {
     if table == "employers" && column == "province_code" {
         return Some("Kemendagri province code, mapped from the BPS code through provinces.csv".into());
     }
-    t.columns.iter().find(|c| c.lake_name().as_deref() == Some(column)).map(|c| c.doc.to_string())
+    t.columns
+        .iter()
+        .find(|c| c.lake_name().as_deref() == Some(column))
+        .map(|c| c.doc.to_string())
 }

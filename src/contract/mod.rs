@@ -245,11 +245,25 @@ pub const EMPLOYER_STATUSES: &[&str] = &["ACTIVE", "INACTIVE", "SUSPENDED"];
 pub const PROGRAMS: &[&str] = &["JKK", "JKM", "JHT", "JP", "JKP"];
 
 const fn col(name: &'static str, ty: ColType, nullable: bool, rule: Rule, doc: &'static str) -> Column {
-    Column { name, ty, nullable, rule, personal: Personal::No, doc }
+    Column {
+        name,
+        ty,
+        nullable,
+        rule,
+        personal: Personal::No,
+        doc,
+    }
 }
 
 const fn personal(name: &'static str, ty: ColType, nullable: bool, rule: Rule, p: Personal, doc: &'static str) -> Column {
-    Column { name, ty, nullable, rule, personal: p, doc }
+    Column {
+        name,
+        ty,
+        nullable,
+        rule,
+        personal: p,
+        doc,
+    }
 }
 
 use ColType::{Bool, Date, Int, Str, StrList, Timestamp};
@@ -264,17 +278,32 @@ pub static TABLES: [Table; 7] = [
         key: &["company_id"],
         order: 1,
         doc: "Companies known to the inspection system (snapshot).",
-        row_rules: &[RowRule::RegencyInProvince { regency: "regency_code", province: "province_code" }],
+        row_rules: &[RowRule::RegencyInProvince {
+            regency: "regency_code",
+            province: "province_code",
+        }],
         columns: &[
             col("company_id", Str, false, Rule::None, "id in the inspection system"),
-            col("nib", Str, true, Rule::Digits(13), "national business id (OSS NIB); links to insurance"),
+            col(
+                "nib",
+                Str,
+                true,
+                Rule::Digits(13),
+                "national business id (OSS NIB); links to insurance",
+            ),
             col("name", Str, false, Rule::None, "company name"),
             col("province_code", Str, false, Rule::Province, "Kemendagri province code"),
             col("regency_code", Str, true, Rule::Digits(4), "Kemendagri regency/city code"),
             col("kbli_section", Str, true, Rule::KbliSection, "KBLI 2020 section"),
             col("size_class", Str, false, Rule::OneOf(SIZE_CLASSES), "MIKRO, KECIL, MENENGAH, BESAR"),
             col("workers_total", Int, true, Rule::None, "workers reported by the company (WLKP)"),
-            col("wlkp_registered", Bool, false, Rule::None, "filed the mandatory company labour report"),
+            col(
+                "wlkp_registered",
+                Bool,
+                false,
+                Rule::None,
+                "filed the mandatory company labour report",
+            ),
             col("updated_at", Timestamp, false, Rule::None, "last change upstream"),
         ],
     },
@@ -290,8 +319,22 @@ pub static TABLES: [Table; 7] = [
         row_rules: &[],
         columns: &[
             col("inspector_id", Str, false, Rule::None, "inspector id"),
-            personal("nip", Str, false, Rule::Digits(18), Personal::Pseudonymise("nip"), "civil-servant number (pseudonymised)"),
-            personal("name", Str, false, Rule::None, Personal::Pseudonymise("name"), "name (pseudonymised)"),
+            personal(
+                "nip",
+                Str,
+                false,
+                Rule::Digits(18),
+                Personal::Pseudonymise("nip"),
+                "civil-servant number (pseudonymised)",
+            ),
+            personal(
+                "name",
+                Str,
+                false,
+                Rule::None,
+                Personal::Pseudonymise("name"),
+                "name (pseudonymised)",
+            ),
             col("province_code", Str, false, Rule::Province, "province office served"),
             col("rank", Str, false, Rule::OneOf(RANKS), "PERTAMA, MUDA, MADYA, UTAMA"),
             col("is_ppns", Bool, false, Rule::None, "also a certified civil-servant investigator"),
@@ -315,12 +358,39 @@ pub static TABLES: [Table; 7] = [
             col("channel", Str, false, Rule::OneOf(CHANNELS), "how it was received"),
             col("reporter_type", Str, false, Rule::OneOf(REPORTER_TYPES), "who reported"),
             col("union_name", Str, true, Rule::None, "reporting union, when reporter_type = UNION"),
-            personal("complainant_name", Str, true, Rule::None, Personal::Pseudonymise("name"), "complainant (pseudonymised)"),
-            personal("complainant_nik", Str, true, Rule::Digits(16), Personal::Pseudonymise("nik"), "national identity number (pseudonymised)"),
-            personal("complainant_phone", Str, true, Rule::None, Personal::Pseudonymise("phone"), "phone (pseudonymised)"),
+            personal(
+                "complainant_name",
+                Str,
+                true,
+                Rule::None,
+                Personal::Pseudonymise("name"),
+                "complainant (pseudonymised)",
+            ),
+            personal(
+                "complainant_nik",
+                Str,
+                true,
+                Rule::Digits(16),
+                Personal::Pseudonymise("nik"),
+                "national identity number (pseudonymised)",
+            ),
+            personal(
+                "complainant_phone",
+                Str,
+                true,
+                Rule::None,
+                Personal::Pseudonymise("phone"),
+                "phone (pseudonymised)",
+            ),
             col("company_id", Str, true, Rule::None, "complained-about company, when identified"),
             col("province_code", Str, false, Rule::Province, "province of the workplace"),
-            col("violation_code", Str, false, Rule::OneOf(reference::VIOLATION_CODES), "violation code"),
+            col(
+                "violation_code",
+                Str,
+                false,
+                Rule::OneOf(reference::VIOLATION_CODES),
+                "violation code",
+            ),
             col("workers_affected", Int, true, Rule::None, "workers affected"),
             personal("description", Str, true, Rule::None, Personal::Drop, "free text (not stored)"),
             col("updated_at", Timestamp, false, Rule::None, "last change upstream"),
@@ -359,10 +429,28 @@ pub static TABLES: [Table; 7] = [
             col("company_id", Str, false, Rule::None, "company inspected"),
             col("inspector_id", Str, false, Rule::None, "inspector"),
             col("visit_date", Date, false, Rule::None, "date of the visit"),
-            col("inspection_type", Str, false, Rule::OneOf(INSPECTION_TYPES), "ROUTINE, COMPLAINT, SPECIAL, FOLLOW_UP"),
-            col("complaint_id", Str, true, Rule::None, "set if and only if inspection_type = COMPLAINT"),
+            col(
+                "inspection_type",
+                Str,
+                false,
+                Rule::OneOf(INSPECTION_TYPES),
+                "ROUTINE, COMPLAINT, SPECIAL, FOLLOW_UP",
+            ),
+            col(
+                "complaint_id",
+                Str,
+                true,
+                Rule::None,
+                "set if and only if inspection_type = COMPLAINT",
+            ),
             col("findings", Int, false, Rule::None, "violations found (0 = compliant)"),
-            col("outcome", Str, false, Rule::OneOf(OUTCOMES), "COMPLIANT, NOTA_1, NOTA_2, REFERRED_PPNS"),
+            col(
+                "outcome",
+                Str,
+                false,
+                Rule::OneOf(OUTCOMES),
+                "COMPLIANT, NOTA_1, NOTA_2, REFERRED_PPNS",
+            ),
         ],
     },
     Table {
@@ -379,11 +467,23 @@ pub static TABLES: [Table; 7] = [
             col("npp", Str, false, Rule::Digits(8), "employer registration number"),
             col("nib", Str, true, Rule::Digits(13), "national business id; links to companies.nib"),
             col("employer_name", Str, false, Rule::None, "employer name"),
-            col("province_code", Str, false, Rule::ProvinceBps, "statistics-office (BPS) province code as delivered"),
+            col(
+                "province_code",
+                Str,
+                false,
+                Rule::ProvinceBps,
+                "statistics-office (BPS) province code as delivered",
+            ),
             col("kbli", Str, true, Rule::Digits(5), "KBLI 2020 code"),
             col("status", Str, false, Rule::OneOf(EMPLOYER_STATUSES), "ACTIVE, INACTIVE, SUSPENDED"),
             col("registered_workers", Int, false, Rule::None, "workers enrolled"),
-            col("programs", StrList, false, Rule::SubsetOf(PROGRAMS), "programs (JKK, JKM, JHT, JP, JKP)"),
+            col(
+                "programs",
+                StrList,
+                false,
+                Rule::SubsetOf(PROGRAMS),
+                "programs (JKK, JKM, JHT, JP, JKP)",
+            ),
             col("arrears_months", Int, false, Rule::None, "months of unpaid contributions"),
             col("arrears_amount_idr", Int, false, Rule::None, "rupiah owed"),
             col("registered_on", Date, false, Rule::None, "registration date"),

@@ -54,20 +54,90 @@ pub struct Status {
 }
 
 pub const STATUSES: &[Status] = &[
-    Status { code: "RECEIVED", name_id: "Diterima", terminal: false, follow_up: false },
-    Status { code: "VERIFIED", name_id: "Terverifikasi", terminal: false, follow_up: false },
-    Status { code: "REJECTED", name_id: "Ditolak / tidak memenuhi syarat", terminal: true, follow_up: false },
-    Status { code: "REDIRECTED", name_id: "Dialihkan", terminal: true, follow_up: false },
-    Status { code: "ASSIGNED", name_id: "Didisposisi", terminal: false, follow_up: false },
-    Status { code: "INSPECTED", name_id: "Diperiksa", terminal: false, follow_up: true },
-    Status { code: "NOTA_1", name_id: "Nota Pemeriksaan I", terminal: false, follow_up: true },
-    Status { code: "NOTA_2", name_id: "Nota Pemeriksaan II", terminal: false, follow_up: true },
-    Status { code: "SANCTION_RECOMMENDED", name_id: "Rekomendasi sanksi administratif", terminal: false, follow_up: true },
-    Status { code: "REFERRED_PPNS", name_id: "Dilimpahkan ke PPNS", terminal: false, follow_up: true },
-    Status { code: "RESOLVED", name_id: "Selesai", terminal: true, follow_up: true },
-    Status { code: "CLOSED_NO_VIOLATION", name_id: "Ditutup, tidak ada pelanggaran", terminal: true, follow_up: true },
-    Status { code: "WITHDRAWN", name_id: "Dicabut", terminal: true, follow_up: false },
-    Status { code: "CLOSED_UNRESOLVED", name_id: "Ditutup tanpa penyelesaian", terminal: true, follow_up: false },
+    Status {
+        code: "RECEIVED",
+        name_id: "Diterima",
+        terminal: false,
+        follow_up: false,
+    },
+    Status {
+        code: "VERIFIED",
+        name_id: "Terverifikasi",
+        terminal: false,
+        follow_up: false,
+    },
+    Status {
+        code: "REJECTED",
+        name_id: "Ditolak / tidak memenuhi syarat",
+        terminal: true,
+        follow_up: false,
+    },
+    Status {
+        code: "REDIRECTED",
+        name_id: "Dialihkan",
+        terminal: true,
+        follow_up: false,
+    },
+    Status {
+        code: "ASSIGNED",
+        name_id: "Didisposisi",
+        terminal: false,
+        follow_up: false,
+    },
+    Status {
+        code: "INSPECTED",
+        name_id: "Diperiksa",
+        terminal: false,
+        follow_up: true,
+    },
+    Status {
+        code: "NOTA_1",
+        name_id: "Nota Pemeriksaan I",
+        terminal: false,
+        follow_up: true,
+    },
+    Status {
+        code: "NOTA_2",
+        name_id: "Nota Pemeriksaan II",
+        terminal: false,
+        follow_up: true,
+    },
+    Status {
+        code: "SANCTION_RECOMMENDED",
+        name_id: "Rekomendasi sanksi administratif",
+        terminal: false,
+        follow_up: true,
+    },
+    Status {
+        code: "REFERRED_PPNS",
+        name_id: "Dilimpahkan ke PPNS",
+        terminal: false,
+        follow_up: true,
+    },
+    Status {
+        code: "RESOLVED",
+        name_id: "Selesai",
+        terminal: true,
+        follow_up: true,
+    },
+    Status {
+        code: "CLOSED_NO_VIOLATION",
+        name_id: "Ditutup, tidak ada pelanggaran",
+        terminal: true,
+        follow_up: true,
+    },
+    Status {
+        code: "WITHDRAWN",
+        name_id: "Dicabut",
+        terminal: true,
+        follow_up: false,
+    },
+    Status {
+        code: "CLOSED_UNRESOLVED",
+        name_id: "Ditutup tanpa penyelesaian",
+        terminal: true,
+        follow_up: false,
+    },
 ];
 
 pub const STATUS_CODES: &[&str] = &[
@@ -113,7 +183,11 @@ pub fn violations() -> &'static [Violation] {
     static V: OnceLock<Vec<Violation>> = OnceLock::new();
     V.get_or_init(|| {
         parse_csv(VIOLATIONS_CSV, |r| {
-            Some(Violation { code: r.get(0)?.to_string(), name: r.get(1)?.to_string(), name_en: r.get(2)?.to_string() })
+            Some(Violation {
+                code: r.get(0)?.to_string(),
+                name: r.get(1)?.to_string(),
+                name_en: r.get(2)?.to_string(),
+            })
         })
     })
 }

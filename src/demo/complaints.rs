@@ -229,14 +229,22 @@ impl Sim {
     /// A working-hours instant on `day`, sometimes with milliseconds.
     fn work_time(&mut self, day: i64) -> i64 {
         let ms = jkt_ms(day, self.rng.random_range(8 * 3600..17 * 3600));
-        if self.rng.random_bool(0.25) { ms + self.rng.random_range(1..1000) } else { ms }
+        if self.rng.random_bool(0.25) {
+            ms + self.rng.random_range(1..1000)
+        } else {
+            ms
+        }
     }
 
     /// An instant `lo..=hi` days (skewed towards `lo`) after `t`, strictly after it.
     fn later(&mut self, t: i64, lo: i64, hi: i64) -> i64 {
         let d = jkt_day(t) + skewed(&mut self.rng, lo, hi.max(lo), 2);
         let ms = self.work_time(d);
-        if ms <= t { t + self.rng.random_range(MINUTE_MS..3 * HOUR_MS) } else { ms }
+        if ms <= t {
+            t + self.rng.random_range(MINUTE_MS..3 * HOUR_MS)
+        } else {
+            ms
+        }
     }
 
     /// Simulate one Jakarta day: complaints received, inspections visited.
@@ -309,7 +317,10 @@ impl Sim {
             "UNION" => *choose(&mut self.rng, &["UNION_LETTER", "UNION_LETTER", "UNION_LETTER", "ONLINE", "EMAIL"]),
             "ANONYMOUS" => *choose(&mut self.rng, &["HOTLINE", "HOTLINE", "ONLINE", "ONLINE", "ONLINE", "MEDIA"]),
             "OTHER" => *choose(&mut self.rng, &["REFERRAL", "REFERRAL", "MEDIA", "ONLINE", "WALK_IN"]),
-            _ => *choose(&mut self.rng, &["ONLINE", "ONLINE", "ONLINE", "WALK_IN", "WALK_IN", "EMAIL", "HOTLINE", "REFERRAL"]),
+            _ => *choose(
+                &mut self.rng,
+                &["ONLINE", "ONLINE", "ONLINE", "WALK_IN", "WALK_IN", "EMAIL", "HOTLINE", "REFERRAL"],
+            ),
         };
         let received_ms = if prev_month {
             jkt_ms(day, 23 * 3600 + 30 * 60)
@@ -326,7 +337,11 @@ impl Sim {
                 _ => self.rng.random_range(8 * 3600..16 * 3600),
             };
             let ms = jkt_ms(day, secs);
-            if channel == "ONLINE" && self.rng.random_bool(0.5) { ms + self.rng.random_range(1..1000) } else { ms }
+            if channel == "ONLINE" && self.rng.random_bool(0.5) {
+                ms + self.rng.random_range(1..1000)
+            } else {
+                ms
+            }
         };
         let zone = r.provinces[province].zone;
         let received_style = if prev_month {
@@ -341,7 +356,11 @@ impl Sim {
         let company_null = match forced {
             Forced::CompanyLater => true,
             Forced::None => {
-                let p_null = if channel == "HOTLINE" || reporter == "ANONYMOUS" { 0.3 } else { 0.07 };
+                let p_null = if channel == "HOTLINE" || reporter == "ANONYMOUS" {
+                    0.3
+                } else {
+                    0.07
+                };
                 self.rng.random_bool(p_null)
             }
             _ => false,
@@ -349,7 +368,11 @@ impl Sim {
         let identified_later = company_null && (forced == Forced::CompanyLater || self.rng.random_bool(0.55));
         let company_pick = reg.pick_company(&mut self.rng, province, day);
         let company_now = if company_null { None } else { company_pick };
-        let workers = if self.rng.random_bool(0.1) { None } else { Some(skewed(&mut self.rng, 1, 800, 3) as u32) };
+        let workers = if self.rng.random_bool(0.1) {
+            None
+        } else {
+            Some(skewed(&mut self.rng, 1, 800, 3) as u32)
+        };
         let (description, personal) = if self.rng.random_bool(0.05) {
             (None, false)
         } else {
@@ -417,7 +440,13 @@ impl Sim {
 
         // Plan the lifecycle.
         let has_company = company_now.is_some() || (identified_later && company_pick.is_some());
-        let mut b = Builder { complaint_id: id, received_ms, today: day, events: Vec::new(), inspections: Vec::new() };
+        let mut b = Builder {
+            complaint_id: id,
+            received_ms,
+            today: day,
+            events: Vec::new(),
+            inspections: Vec::new(),
+        };
         let fast = forced_active;
         let profile = if fast { FollowUp::Good } else { r.provinces[province].follow_up };
         let inspect_ms = self.plan_lifecycle(&mut b, reg, province, profile, has_company, forced);
@@ -478,7 +507,8 @@ impl Sim {
         // RECEIVED
         if forced == Forced::EventBeforeReceived || (forced == Forced::None && self.rng.random_bool(0.02)) {
             let at = t0 - self.rng.random_range(HOUR_MS..6 * HOUR_MS);
-            b.events.push((at, Status::Received, None, CaseSet::default().with(TrickyCase::EventBeforeReceived)));
+            b.events
+                .push((at, Status::Received, None, CaseSet::default().with(TrickyCase::EventBeforeReceived)));
         } else if fast || self.rng.random_bool(0.96) {
             b.events.push((t0, Status::Received, None, CaseSet::default()));
         }
@@ -486,7 +516,8 @@ impl Sim {
         if forced == Forced::SkipToResolved || r < 25 {
             let at = self.later(t0, 1, span(14));
             let who = reg.pick_inspector(&mut self.rng, province, at, false);
-            b.events.push((at, Status::Resolved, who, CaseSet::default().with(TrickyCase::SkippedStages)));
+            b.events
+                .push((at, Status::Resolved, who, CaseSet::default().with(TrickyCase::SkippedStages)));
             return None;
         }
         if r < 85 {
@@ -507,7 +538,11 @@ impl Sim {
             return None;
         }
         let never = !has_company || (!fast && self.rng.random_bool(never_p));
-        let delay = if fast { self.rng.random_range(2..=5) } else { skewed(&mut self.rng, lo, hi, 2) };
+        let delay = if fast {
+            self.rng.random_range(2..=5)
+        } else {
+            skewed(&mut self.rng, lo, hi, 2)
+        };
         let insp_at = self.later(t0, delay, delay);
         let inspector = reg.pick_inspector(&mut self.rng, province, insp_at, false);
         let Some(inspector) = inspector.filter(|_| !never) else {
@@ -563,7 +598,8 @@ impl Sim {
         let mut last;
         if r3 < 30 {
             last = self.later(insp_at, 1, span(10));
-            b.events.push((last, Status::ClosedNoViolation, Some(inspector), CaseSet::default()));
+            b.events
+                .push((last, Status::ClosedNoViolation, Some(inspector), CaseSet::default()));
             b.inspections.push((visit, "COMPLAINT", true, inspector, "COMPLIANT", 0));
         } else if r3 < 55 {
             last = self.later(insp_at, 3, span(30));
@@ -572,7 +608,11 @@ impl Sim {
             b.inspections.push((visit, "COMPLAINT", true, inspector, "NOTA_1", findings));
         } else if r3 < 90 {
             let n1 = if tie { insp_at } else { self.later(insp_at, 1, 7) };
-            let tags = if tie { CaseSet::default().with(TrickyCase::EqualEventTimestamps) } else { CaseSet::default() };
+            let tags = if tie {
+                CaseSet::default().with(TrickyCase::EqualEventTimestamps)
+            } else {
+                CaseSet::default()
+            };
             b.events.push((n1, Status::Nota1, Some(inspector), tags));
             let findings = self.rng.random_range(1..=5);
             b.inspections.push((visit, "COMPLAINT", true, inspector, "NOTA_1", findings));
@@ -582,7 +622,8 @@ impl Sim {
             } else {
                 let n2 = self.later(n1, 30, 45);
                 b.events.push((n2, Status::Nota2, Some(inspector), CaseSet::default()));
-                b.inspections.push((jkt_day(n2), "FOLLOW_UP", false, inspector, "NOTA_2", self.rng.random_range(1..=4)));
+                b.inspections
+                    .push((jkt_day(n2), "FOLLOW_UP", false, inspector, "NOTA_2", self.rng.random_range(1..=4)));
                 match self.rng.random_range(0..10) {
                     0..5 => {
                         last = self.later(n2, 14, 60);
@@ -608,7 +649,8 @@ impl Sim {
                         let at = self.later(n2, 7, 30);
                         let ppns = reg.pick_inspector(&mut self.rng, province, at, true).unwrap_or(inspector);
                         b.events.push((at, Status::ReferredPpns, Some(ppns), CaseSet::default()));
-                        b.inspections.push((jkt_day(at), "FOLLOW_UP", false, ppns, "REFERRED_PPNS", self.rng.random_range(1..=4)));
+                        b.inspections
+                            .push((jkt_day(at), "FOLLOW_UP", false, ppns, "REFERRED_PPNS", self.rng.random_range(1..=4)));
                         last = at;
                         if self.rng.random_bool(0.4) {
                             last = self.later(at, 60, 180);
@@ -619,14 +661,25 @@ impl Sim {
             }
         } else {
             let findings = self.rng.random_range(0..=2);
-            b.inspections.push((visit, "COMPLAINT", true, inspector, if findings == 0 { "COMPLIANT" } else { "NOTA_1" }, findings));
+            b.inspections.push((
+                visit,
+                "COMPLAINT",
+                true,
+                inspector,
+                if findings == 0 { "COMPLIANT" } else { "NOTA_1" },
+                findings,
+            ));
             return Some(insp_at);
         }
-        let closed = b.events.last().is_some_and(|e| matches!(e.1, Status::Resolved | Status::ClosedNoViolation));
+        let closed = b
+            .events
+            .last()
+            .is_some_and(|e| matches!(e.1, Status::Resolved | Status::ClosedNoViolation));
         if reopen && closed {
             let at = self.later(last, if fast { 2 } else { 10 }, if fast { 5 } else { 60 });
             let status = *choose(&mut self.rng, &[Status::Nota1, Status::Inspected, Status::Assigned]);
-            b.events.push((at, status, Some(inspector), CaseSet::default().with(TrickyCase::ReopenedComplaint)));
+            b.events
+                .push((at, status, Some(inspector), CaseSet::default().with(TrickyCase::ReopenedComplaint)));
             if fast || self.rng.random_bool(0.6) {
                 let end = self.later(at, if fast { 2 } else { 20 }, if fast { 6 } else { 60 });
                 b.events.push((end, Status::Resolved, Some(inspector), CaseSet::default()));
@@ -645,11 +698,21 @@ impl Sim {
                 _ => self.rng.random_range(4..=14),
             };
             let avail = (jkt_day(at) + lag).max(b.today);
-            let row = EventRow { id, complaint_id: b.complaint_id.clone(), at_ms: at, status, inspector, received_ms: b.received_ms };
+            let row = EventRow {
+                id,
+                complaint_id: b.complaint_id.clone(),
+                at_ms: at,
+                status,
+                inspector,
+                received_ms: b.received_ms,
+            };
             if let (Some(_), true) = (inspector, self.rng.random_bool(0.02)) {
                 // A corrected re-send: another inspector recorded as acting.
                 let province = inspector.map_or(0, |j| reg.inspectors[j as usize].province);
-                if let Some(other) = reg.pick_inspector(&mut self.rng, province, at, false).filter(|o| Some(*o) != inspector) {
+                if let Some(other) = reg
+                    .pick_inspector(&mut self.rng, province, at, false)
+                    .filter(|o| Some(*o) != inspector)
+                {
                     let mut fixed = row.clone();
                     fixed.inspector = Some(other);
                     let later = avail + self.rng.random_range(3..=20);
@@ -678,9 +741,22 @@ impl Sim {
     ) {
         let id = self.next_inspection;
         self.next_inspection += 1;
-        let lag = if self.rng.random_bool(0.05) { self.rng.random_range(8..=30) } else { skewed(&mut self.rng, 0, 7, 2) };
+        let lag = if self.rng.random_bool(0.05) {
+            self.rng.random_range(8..=30)
+        } else {
+            skewed(&mut self.rng, 0, 7, 2)
+        };
         let avail = visit + lag;
-        let row = InspectionRow { id, company, inspector, visit_day: visit, kind, complaint_id, findings, outcome };
+        let row = InspectionRow {
+            id,
+            company,
+            inspector,
+            visit_day: visit,
+            kind,
+            complaint_id,
+            findings,
+            outcome,
+        };
         if self.rng.random_bool(0.03) {
             let mut fixed = row.clone();
             fixed.findings += 1;
@@ -700,9 +776,13 @@ impl Sim {
             let lambda = n as f64 * reg.r.provinces[pi].routine_rate / 250.0;
             let k = self.count(lambda);
             for _ in 0..k {
-                let Some(company) = reg.pick_company(&mut self.rng, pi, day) else { continue };
+                let Some(company) = reg.pick_company(&mut self.rng, pi, day) else {
+                    continue;
+                };
                 let at = self.work_time(day);
-                let Some(inspector) = reg.pick_inspector(&mut self.rng, pi, at, false) else { continue };
+                let Some(inspector) = reg.pick_inspector(&mut self.rng, pi, at, false) else {
+                    continue;
+                };
                 let kind = if self.rng.random_bool(0.1) { "SPECIAL" } else { "ROUTINE" };
                 let (outcome, findings) = match self.rng.random_range(0..100) {
                     0..50 => ("COMPLIANT", 0),
@@ -713,7 +793,11 @@ impl Sim {
                 self.queue_inspection(day, company, inspector, kind, None, findings, outcome);
                 if outcome == "NOTA_1" && self.rng.random_bool(0.4) {
                     let visit = day + self.rng.random_range(30..=60);
-                    let (o, f) = if self.rng.random_bool(0.6) { ("COMPLIANT", 0) } else { ("NOTA_2", self.rng.random_range(1..=3)) };
+                    let (o, f) = if self.rng.random_bool(0.6) {
+                        ("COMPLIANT", 0)
+                    } else {
+                        ("NOTA_2", self.rng.random_range(1..=3))
+                    };
                     self.queue_inspection(visit, company, inspector, "FOLLOW_UP", None, f, o);
                 }
             }
@@ -726,7 +810,13 @@ impl Sim {
         let id = self.next_complaint_id(received_ms);
         let tags = CaseSet::default().with(TrickyCase::OrphanEvent);
         let verified = self.later(received_ms, 0, 2);
-        let mut b = Builder { complaint_id: id, received_ms, today: day, events: Vec::new(), inspections: Vec::new() };
+        let mut b = Builder {
+            complaint_id: id,
+            received_ms,
+            today: day,
+            events: Vec::new(),
+            inspections: Vec::new(),
+        };
         b.events.push((received_ms, Status::Received, None, tags));
         b.events.push((verified, Status::Verified, None, tags));
         self.flush_builder(b, reg, None);
@@ -754,5 +844,4 @@ impl Sim {
         }
         out
     }
-
 }

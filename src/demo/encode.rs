@@ -19,7 +19,10 @@ fn member(level: Compression) -> GzEncoder<Vec<u8>> {
 /// the previous night's file instead of doubling, which keeps the process's
 /// heap from fragmenting over hundreds of nights.
 fn member_with(level: Compression, capacity: usize) -> GzEncoder<Vec<u8>> {
-    GzBuilder::new().mtime(0).operating_system(255).write(Vec::with_capacity(capacity), level)
+    GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::with_capacity(capacity), level)
 }
 
 /// Bytes of an empty gzip member.
@@ -97,7 +100,12 @@ impl GzOut {
             split_after: multi_member.then_some(777),
             split_done: false,
         };
-        GzOut { members, hold_tail: omit_final_newline, tail: Vec::new(), chunk: Vec::with_capacity(CHUNK) }
+        GzOut {
+            members,
+            hold_tail: omit_final_newline,
+            tail: Vec::new(),
+            chunk: Vec::with_capacity(CHUNK),
+        }
     }
 
     fn buffered(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -160,7 +168,10 @@ pub(crate) struct Rec {
 
 impl Rec {
     pub(crate) fn new(columns: usize) -> Self {
-        Rec { kinds: vec![Kind::Null; columns], texts: vec![String::new(); columns] }
+        Rec {
+            kinds: vec![Kind::Null; columns],
+            texts: vec![String::new(); columns],
+        }
     }
     pub(crate) fn clear(&mut self) {
         for (k, t) in self.kinds.iter_mut().zip(self.texts.iter_mut()) {
@@ -242,15 +253,12 @@ pub(crate) struct CsvFile {
 }
 
 impl CsvFile {
-    pub(crate) fn new(
-        path: String,
-        columns: &[&str],
-        style: CsvStyle,
-        level: Compression,
-        capacity: usize,
-    ) -> Result<Self, DemoError> {
+    pub(crate) fn new(path: String, columns: &[&str], style: CsvStyle, level: Compression, capacity: usize) -> Result<Self, DemoError> {
         let mut out = GzOut::new(level, style.multi_member, style.no_final_newline, capacity);
-        let io_err = |e| DemoError::Compress { path: path.clone(), source: e };
+        let io_err = |e| DemoError::Compress {
+            path: path.clone(),
+            source: e,
+        };
         if style.bom {
             out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
         } else if style.blank_line_before_header {
@@ -262,29 +270,46 @@ impl CsvFile {
             order.rotate_left(columns.len() / 3);
         }
         let w = csv::WriterBuilder::new()
-            .terminator(if style.crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
-            .quote_style(if style.all_quoted { csv::QuoteStyle::Always } else { csv::QuoteStyle::Necessary })
+            .terminator(if style.crlf {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
+            .quote_style(if style.all_quoted {
+                csv::QuoteStyle::Always
+            } else {
+                csv::QuoteStyle::Necessary
+            })
             .from_writer(out);
         let mut f = CsvFile { path, w, order, rows: 0 };
         let header: Vec<&str> = f.order.iter().map(|&i| columns[i]).collect();
-        f.w.write_record(&header).map_err(|e| DemoError::Csv { path: f.path.clone(), source: e })?;
+        f.w.write_record(&header).map_err(|e| DemoError::Csv {
+            path: f.path.clone(),
+            source: e,
+        })?;
         Ok(f)
     }
 
     pub(crate) fn write(&mut self, rec: &Rec) -> Result<(), DemoError> {
         let fields = self.order.iter().map(|&i| rec.texts[i].as_bytes());
-        self.w.write_record(fields).map_err(|e| DemoError::Csv { path: self.path.clone(), source: e })?;
+        self.w.write_record(fields).map_err(|e| DemoError::Csv {
+            path: self.path.clone(),
+            source: e,
+        })?;
         self.rows += 1;
         Ok(())
     }
 
     pub(crate) fn finish(self) -> Result<(String, Vec<u8>, u64), DemoError> {
         let path = self.path;
-        let out = self
-            .w
-            .into_inner()
-            .map_err(|e| DemoError::Compress { path: path.clone(), source: e.into_error() })?;
-        let bytes = out.finish().map_err(|e| DemoError::Compress { path: path.clone(), source: e })?;
+        let out = self.w.into_inner().map_err(|e| DemoError::Compress {
+            path: path.clone(),
+            source: e.into_error(),
+        })?;
+        let bytes = out.finish().map_err(|e| DemoError::Compress {
+            path: path.clone(),
+            source: e,
+        })?;
         Ok((path, bytes, self.rows))
     }
 }
@@ -307,19 +332,19 @@ pub(crate) struct JsonlFile {
 }
 
 impl JsonlFile {
-    pub(crate) fn new(
-        path: String,
-        keys: &[&'static str],
-        reorder: bool,
-        multi_member: bool,
-        level: Compression,
-        capacity: usize,
-    ) -> Self {
+    pub(crate) fn new(path: String, keys: &[&'static str], reorder: bool, multi_member: bool, level: Compression, capacity: usize) -> Self {
         let mut order: Vec<usize> = (0..keys.len()).collect();
         if reorder {
             order.reverse();
         }
-        JsonlFile { path, out: GzOut::new(level, multi_member, false, capacity), keys: keys.to_vec(), order, line: Vec::new(), rows: 0 }
+        JsonlFile {
+            path,
+            out: GzOut::new(level, multi_member, false, capacity),
+            keys: keys.to_vec(),
+            order,
+            line: Vec::new(),
+            rows: 0,
+        }
     }
 
     pub(crate) fn write(&mut self, rec: &Rec, nulls: NullForm) -> Result<(), DemoError> {
@@ -340,25 +365,34 @@ impl JsonlFile {
             match rec.kinds[i] {
                 Kind::Null => self.line.extend_from_slice(b"null"),
                 Kind::Raw => self.line.extend_from_slice(rec.texts[i].as_bytes()),
-                Kind::Text => serde_json::to_writer(&mut self.line, rec.texts[i].as_str())
-                    .map_err(|e| DemoError::Compress { path: self.path.clone(), source: io::Error::other(e) })?,
+                Kind::Text => serde_json::to_writer(&mut self.line, rec.texts[i].as_str()).map_err(|e| DemoError::Compress {
+                    path: self.path.clone(),
+                    source: io::Error::other(e),
+                })?,
             }
         }
         self.line.extend_from_slice(b"}\n");
-        self.out
-            .write_all(&self.line)
-            .map_err(|e| DemoError::Compress { path: self.path.clone(), source: e })?;
+        self.out.write_all(&self.line).map_err(|e| DemoError::Compress {
+            path: self.path.clone(),
+            source: e,
+        })?;
         self.rows += 1;
         Ok(())
     }
 
     /// A blank line (spaces, a tab and `\r`): skipped by readers, not a row.
     pub(crate) fn blank_line(&mut self) -> Result<(), DemoError> {
-        self.out.write_all(b" \t \r\n").map_err(|e| DemoError::Compress { path: self.path.clone(), source: e })
+        self.out.write_all(b" \t \r\n").map_err(|e| DemoError::Compress {
+            path: self.path.clone(),
+            source: e,
+        })
     }
 
     pub(crate) fn finish(self) -> Result<(String, Vec<u8>, u64), DemoError> {
-        let bytes = self.out.finish().map_err(|e| DemoError::Compress { path: self.path.clone(), source: e })?;
+        let bytes = self.out.finish().map_err(|e| DemoError::Compress {
+            path: self.path.clone(),
+            source: e,
+        })?;
         Ok((self.path, bytes, self.rows))
     }
 }
@@ -396,7 +430,12 @@ mod tests {
 
     #[test]
     fn multi_member_and_dropped_final_newline_round_trip() -> Result<(), DemoError> {
-        let style = CsvStyle { multi_member: true, no_final_newline: true, crlf: true, ..CsvStyle::default() };
+        let style = CsvStyle {
+            multi_member: true,
+            no_final_newline: true,
+            crlf: true,
+            ..CsvStyle::default()
+        };
         let mut f = CsvFile::new("t.csv.gz".into(), &["a", "b"], style, Compression::fast(), 0)?;
         let mut rec = Rec::new(2);
         for i in 0..200 {

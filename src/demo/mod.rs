@@ -28,13 +28,13 @@
 //! first and `_DONE` last; a re-delivered night arrives a second time (same
 //! paths, `_DONE` with checksums) after at least one later night.
 
-pub mod run;
 mod complaints;
 mod encode;
 mod error;
 mod reference;
 mod registry;
 mod rng;
+pub mod run;
 mod summary;
 mod text;
 mod time;
@@ -200,24 +200,68 @@ impl Params {
 }
 
 const COMPANIES: &[&str] = &[
-    "company_id", "nib", "name", "province_code", "regency_code", "kbli_section", "size_class", "workers_total",
-    "wlkp_registered", "updated_at",
+    "company_id",
+    "nib",
+    "name",
+    "province_code",
+    "regency_code",
+    "kbli_section",
+    "size_class",
+    "workers_total",
+    "wlkp_registered",
+    "updated_at",
 ];
-const INSPECTORS: &[&str] = &["inspector_id", "nip", "name", "province_code", "rank", "is_ppns", "active", "updated_at"];
+const INSPECTORS: &[&str] = &[
+    "inspector_id",
+    "nip",
+    "name",
+    "province_code",
+    "rank",
+    "is_ppns",
+    "active",
+    "updated_at",
+];
 const COMPLAINTS: &[&str] = &[
-    "complaint_id", "received_at", "channel", "reporter_type", "union_name", "complainant_name", "complainant_nik",
-    "complainant_phone", "company_id", "province_code", "violation_code", "workers_affected", "description",
+    "complaint_id",
+    "received_at",
+    "channel",
+    "reporter_type",
+    "union_name",
+    "complainant_name",
+    "complainant_nik",
+    "complainant_phone",
+    "company_id",
+    "province_code",
+    "violation_code",
+    "workers_affected",
+    "description",
     "updated_at",
 ];
 const EVENTS: &[&str] = &["event_id", "complaint_id", "event_at", "status", "inspector_id"];
-const INSPECTIONS: &[&str] =
-    &["inspection_id", "company_id", "inspector_id", "visit_date", "inspection_type", "complaint_id", "findings", "outcome"];
-const EMPLOYERS: &[&'static str] = &[
-    "npp", "nib", "employer_name", "province_code", "kbli", "status", "registered_workers", "programs",
-    "arrears_months", "arrears_amount_idr", "registered_on",
+const INSPECTIONS: &[&str] = &[
+    "inspection_id",
+    "company_id",
+    "inspector_id",
+    "visit_date",
+    "inspection_type",
+    "complaint_id",
+    "findings",
+    "outcome",
 ];
-const CONTRIBUTIONS: &[&'static str] =
-    &["npp", "period", "workers_reported", "wage_total_idr", "contribution_idr", "paid_at"];
+const EMPLOYERS: &[&'static str] = &[
+    "npp",
+    "nib",
+    "employer_name",
+    "province_code",
+    "kbli",
+    "status",
+    "registered_workers",
+    "programs",
+    "arrears_months",
+    "arrears_amount_idr",
+    "registered_on",
+];
+const CONTRIBUTIONS: &[&'static str] = &["npp", "period", "workers_reported", "wage_total_idr", "contribution_idr", "paid_at"];
 const EMPLOYER_STATUS: [&str; 3] = ["ACTIVE", "INACTIVE", "SUSPENDED"];
 
 const T_NULLFORM: u64 = 101;
@@ -252,8 +296,8 @@ impl NightPlan {
         let missing_both = take(at(n * 3 / 10), &mut used);
         let redeliver_inspection = take(at(n * 2 / 5), &mut used);
         // An inspection night missing on the last day of a month.
-        let month_end = (at(n / 2)..at(n * 7 / 10))
-            .find(|&d| time::civil(d + 1).1 != time::civil(d).1 && !used.iter().any(|u| (u - d).abs() <= 1));
+        let month_end =
+            (at(n / 2)..at(n * 7 / 10)).find(|&d| time::civil(d + 1).1 != time::civil(d).1 && !used.iter().any(|u| (u - d).abs() <= 1));
         let missing_inspection = take(month_end.unwrap_or(at(n * 11 / 20)), &mut used);
         let redeliver_insurance = take(at(n * 13 / 20), &mut used);
         let missing_insurance = take(at(n * 3 / 4), &mut used);
@@ -449,7 +493,13 @@ impl<'s, 'r> Writer<'s, 'r> {
 
     // ----- inspection -----
 
-    fn inspection_night(&mut self, n: &Night, rows: &NightRows, sim: &mut Sim, last_complaints: &BTreeMap<String, ComplaintRow>) -> Result<(), DemoError> {
+    fn inspection_night(
+        &mut self,
+        n: &Night,
+        rows: &NightRows,
+        sim: &mut Sim,
+        last_complaints: &BTreeMap<String, ComplaintRow>,
+    ) -> Result<(), DemoError> {
         let style_idx = if n.redelivery() { n.idx + 7 } else { n.idx };
         let checksums = n.redelivery() || n.idx % 6 == 2;
         self.need_sums = checksums;
@@ -806,7 +856,15 @@ impl<'s, 'r> Writer<'s, 'r> {
         let fix = 40u32.min(count.saturating_sub(1));
         for i in 0..count {
             let emp = reg.employer(i);
-            let Employer { core: e, npp, nib, name, kbli, bps, parent_code } = &*emp;
+            let Employer {
+                core: e,
+                npp,
+                nib,
+                name,
+                kbli,
+                bps,
+                parent_code,
+            } = &*emp;
             let parent_code = *parent_code;
             let status = reg.employer_status(e, n.day);
             let (arrears_months, mut arrears_amount) = reg.arrears(e, n.day);
@@ -828,7 +886,11 @@ impl<'s, 'r> Writer<'s, 'r> {
             rec.int(9, arrears_amount);
             rec.date(10, e.reg_day);
             let has_null = nib.is_none() || kbli.is_none();
-            let form = if h(p.seed, T_NULLFORM, u64::from(i), n.day as u64) % 2 == 0 { NullForm::Explicit } else { NullForm::Absent };
+            let form = if h(p.seed, T_NULLFORM, u64::from(i), n.day as u64) % 2 == 0 {
+                NullForm::Explicit
+            } else {
+                NullForm::Absent
+            };
             f.write(&self.rec, form)?;
             let key = || Some(npp.clone());
             if n.delivery == Delivery::Corrected && i == fix {
@@ -953,7 +1015,16 @@ impl<'s, 'r> Writer<'s, 'r> {
                 }
                 if vi > 0 && n.prev.is_some_and(|prev| versions[0].is_some_and(|v0| v0.day <= prev)) {
                     let unpaid_before = versions[0].is_some_and(|v0| v0.paid_ms.is_none()) && v.paid_ms.is_some();
-                    self.note(if unpaid_before { TrickyCase::UnpaidThenPaidResend } else { TrickyCase::CorrectedResend }, n, F, key);
+                    self.note(
+                        if unpaid_before {
+                            TrickyCase::UnpaidThenPaidResend
+                        } else {
+                            TrickyCase::CorrectedResend
+                        },
+                        n,
+                        F,
+                        key,
+                    );
                 }
             }
         }
@@ -963,10 +1034,7 @@ impl<'s, 'r> Writer<'s, 'r> {
 }
 
 /// Generate the landing, handing each file to `sink` in delivery order.
-pub fn generate(
-    opts: &DemoOptions,
-    sink: &mut dyn FnMut(GeneratedFile) -> Result<(), DemoError>,
-) -> Result<DemoSummary, DemoError> {
+pub fn generate(opts: &DemoOptions, sink: &mut dyn FnMut(GeneratedFile) -> Result<(), DemoError>) -> Result<DemoSummary, DemoError> {
     opts.validate()?;
     let reference = Reference::load()?;
     let params = Params::new(opts);
@@ -1006,10 +1074,21 @@ pub fn generate(
         for (k, system) in [System::Inspection, System::Insurance].into_iter().enumerate() {
             if plan.missing(system, day) {
                 nights[k].missing.push(date_of(day));
-                let case = if day == plan.missing_both { TrickyCase::MissingNightBothSystems } else { TrickyCase::MissingNightOneSystem };
+                let case = if day == plan.missing_both {
+                    TrickyCase::MissingNightBothSystems
+                } else {
+                    TrickyCase::MissingNightOneSystem
+                };
                 w.cases.record(case, system, date_of(day), false, "(no folder)", || None);
                 if system == System::Inspection && day == plan.missing_inspection {
-                    w.cases.record(TrickyCase::MissingMonthEndSnapshot, system, date_of(day), false, "(no folder)", || None);
+                    w.cases.record(
+                        TrickyCase::MissingMonthEndSnapshot,
+                        system,
+                        date_of(day),
+                        false,
+                        "(no folder)",
+                        || None,
+                    );
                 }
                 continue;
             }
@@ -1056,7 +1135,8 @@ pub fn generate(
         if day == plan.redeliver_inspection.1 {
             if let Some((mut n, rows, before)) = stash_inspection.take() {
                 n.delivery = Delivery::Corrected;
-                w.cases.record(TrickyCase::RedeliveredNight, n.system, n.date(), true, "_DONE", || None);
+                w.cases
+                    .record(TrickyCase::RedeliveredNight, n.system, n.date(), true, "_DONE", || None);
                 w.inspection_night(&n, &rows, &mut sim, &before)?;
                 nights[0].redelivered.push((n.date(), date_of(day)));
             }
@@ -1064,7 +1144,8 @@ pub fn generate(
         if day == plan.redeliver_insurance.1 {
             if let Some(mut n) = stash_insurance.take() {
                 n.delivery = Delivery::Corrected;
-                w.cases.record(TrickyCase::RedeliveredNight, n.system, n.date(), true, "_DONE", || None);
+                w.cases
+                    .record(TrickyCase::RedeliveredNight, n.system, n.date(), true, "_DONE", || None);
                 w.insurance_night(&n)?;
                 nights[1].redelivered.push((n.date(), date_of(day)));
             }
@@ -1089,7 +1170,10 @@ pub fn generate(
 pub fn dir_sink(root: &Path) -> impl FnMut(GeneratedFile) -> Result<(), DemoError> + '_ {
     move |file: GeneratedFile| {
         let path = root.join(&file.path);
-        let wrap = |e: std::io::Error| DemoError::Sink { path: file.path.clone(), source: Box::new(e) };
+        let wrap = |e: std::io::Error| DemoError::Sink {
+            path: file.path.clone(),
+            source: Box::new(e),
+        };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(wrap)?;
         }
@@ -1130,13 +1214,22 @@ mod tests {
     fn options_are_validated() {
         let mut o = DemoOptions::demo();
         o.multiplier = 0;
-        assert!(matches!(generate(&o, &mut |_| Ok(())), Err(DemoError::InvalidOptions { option: "multiplier", .. })));
+        assert!(matches!(
+            generate(&o, &mut |_| Ok(())),
+            Err(DemoError::InvalidOptions { option: "multiplier", .. })
+        ));
         let mut o = DemoOptions::demo();
         o.nights = 5;
-        assert!(matches!(generate(&o, &mut |_| Ok(())), Err(DemoError::InvalidOptions { option: "nights", .. })));
+        assert!(matches!(
+            generate(&o, &mut |_| Ok(())),
+            Err(DemoError::InvalidOptions { option: "nights", .. })
+        ));
         let mut o = DemoOptions::national();
         o.multiplier = 34;
-        assert!(matches!(generate(&o, &mut |_| Ok(())), Err(DemoError::InvalidOptions { option: "multiplier", .. })));
+        assert!(matches!(
+            generate(&o, &mut |_| Ok(())),
+            Err(DemoError::InvalidOptions { option: "multiplier", .. })
+        ));
     }
 
     #[test]

@@ -278,7 +278,15 @@ impl<'a> Registry<'a> {
                 let nip = text::nip(&mut rng);
                 let name = text::person_name(&mut rng);
                 self.inspectors_by_province[pi].push(idx);
-                self.inspectors.push(Inspector { province: pi, join_ms, leave_ms, rank, ppns, nip, name });
+                self.inspectors.push(Inspector {
+                    province: pi,
+                    join_ms,
+                    leave_ms,
+                    rank,
+                    ppns,
+                    nip,
+                    name,
+                });
             }
         }
     }
@@ -311,7 +319,15 @@ impl<'a> Registry<'a> {
     fn make_employer(&self, i: u32) -> Employer<'a> {
         let core = self.employer_core(i);
         let (nib, name, kbli, bps, parent_code) = self.employer_identity(&core);
-        Employer { npp: self.npp(i), core, nib, name, kbli, bps, parent_code }
+        Employer {
+            npp: self.npp(i),
+            core,
+            nib,
+            name,
+            kbli,
+            bps,
+            parent_code,
+        }
     }
 
     fn make_company(&self, i: u32) -> Company {
@@ -320,7 +336,11 @@ impl<'a> Registry<'a> {
         let province = self.company_province(i);
         let regs = &self.r.provinces[province].regencies;
         let regency = regs[rng.random_range(0..regs.len())];
-        let section = if rng.random_bool(0.03) { None } else { Some(self.sections.pick(&mut rng)) };
+        let section = if rng.random_bool(0.03) {
+            None
+        } else {
+            Some(self.sections.pick(&mut rng))
+        };
         let (size, workers_base) = match rng.random_range(0..100) {
             0..40 => (0, rng.random_range(1..=9)),
             40..75 => (1, rng.random_range(10..=49)),
@@ -334,12 +354,26 @@ impl<'a> Registry<'a> {
         if let Some(&(_, special)) = text::SPECIAL_COMPANIES.iter().find(|(k, _)| *k == i) {
             name = special.to_owned();
         }
-        let created_day = self.companies.created(i).unwrap_or_else(|| {
-            rng.random_range(days_from_civil(1995, 1, 1)..p.sim_start)
-        });
+        let created_day = self
+            .companies
+            .created(i)
+            .unwrap_or_else(|| rng.random_range(days_from_civil(1995, 1, 1)..p.sim_start));
         let created_ms = jkt_ms(created_day, rng.random_range(8 * 3600..17 * 3600));
         let period_ms = rng.random_range(60..400) * DAY_MS + rng.random_range(0..DAY_MS / 1000) * 1000;
-        Company { index: i, province, regency, section, size, workers_base, wlkp, reports_workers, nib, name, created_ms, period_ms }
+        Company {
+            index: i,
+            province,
+            regency,
+            section,
+            size,
+            workers_base,
+            wlkp,
+            reports_workers,
+            nib,
+            name,
+            created_ms,
+            period_ms,
+        }
     }
 
     /// (updated_at, workers_total, size class) of a company as of the end of `day`.
@@ -348,14 +382,22 @@ impl<'a> Registry<'a> {
         let k = ((end - c.created_ms) / c.period_ms).max(0);
         let updated = c.created_ms + k * c.period_ms;
         let jitter = h(self.p.seed, T_CO_VER, u64::from(c.index), k as u64) % 21;
-        let workers = if k == 0 { c.workers_base } else { (u64::from(c.workers_base) * (90 + jitter) / 100).max(1) as u32 };
+        let workers = if k == 0 {
+            c.workers_base
+        } else {
+            (u64::from(c.workers_base) * (90 + jitter) / 100).max(1) as u32
+        };
         let size = match workers {
             0..=9 => 0,
             10..=49 => 1,
             50..=249 => 2,
             _ => 3,
         };
-        (updated, c.reports_workers.then_some(workers), if c.reports_workers { size } else { c.size })
+        (
+            updated,
+            c.reports_workers.then_some(workers),
+            if c.reports_workers { size } else { c.size },
+        )
     }
 
     /// Pick an inspector active at `ms` serving `province` (or, when none, its
@@ -398,10 +440,15 @@ impl<'a> Registry<'a> {
         let p = self.p;
         let mut rng = KeyedRng::new(h(p.seed, T_EMP, u64::from(i), 0));
         let linked = i < p.n_companies && rng.random_bool(0.7);
-        let province = if linked { self.company_province(i) } else { self.employer_provinces.pick(&mut rng) };
-        let reg_day = self.employers.created(i).unwrap_or_else(|| {
-            skewed(&mut rng, p.sim_start - 1, days_from_civil(1990, 1, 1), 2).min(p.sim_start - 1)
-        });
+        let province = if linked {
+            self.company_province(i)
+        } else {
+            self.employer_provinces.pick(&mut rng)
+        };
+        let reg_day = self
+            .employers
+            .created(i)
+            .unwrap_or_else(|| skewed(&mut rng, p.sim_start - 1, days_from_civil(1990, 1, 1), 2).min(p.sim_start - 1));
         let close_day = if rng.random_bool(0.08) {
             Some(rng.random_range(reg_day + 200..=p.last_day + 400))
         } else {
@@ -439,7 +486,20 @@ impl<'a> Registry<'a> {
             _ => None,
         };
         let no_nib = rng.random_bool(if linked { 0.0 } else { 0.25 });
-        EmployerCore { index: i, linked, province, reg_day, close_day, suspend_day, programs, workers_base, wage, arrears_start, recover_day, no_nib }
+        EmployerCore {
+            index: i,
+            linked,
+            province,
+            reg_day,
+            close_day,
+            suspend_day,
+            programs,
+            workers_base,
+            wage,
+            arrears_start,
+            recover_day,
+            no_nib,
+        }
     }
 
     pub(crate) fn npp(&self, i: u32) -> String {
@@ -453,7 +513,11 @@ impl<'a> Registry<'a> {
         let mut rng = KeyedRng::new(h(p.seed, T_EMP_NAME, u64::from(e.index), 0));
         let (nib, name, section) = if e.linked {
             let c = self.make_company(e.index);
-            let name = if rng.random_bool(0.5) { c.name.to_uppercase() } else { c.name.clone() };
+            let name = if rng.random_bool(0.5) {
+                c.name.to_uppercase()
+            } else {
+                c.name.clone()
+            };
             (c.nib.clone(), name, c.section)
         } else {
             let nib = if e.no_nib {
@@ -529,9 +593,7 @@ impl<'a> Registry<'a> {
 
     /// Whether a contribution row exists for the period.
     pub(crate) fn contributes(&self, e: &EmployerCore, period: i64) -> bool {
-        period >= month_of(e.reg_day)
-            && period >= self.p.contributions_start
-            && e.close_day.is_none_or(|c| period < month_of(c))
+        period >= month_of(e.reg_day) && period >= self.p.contributions_start && e.close_day.is_none_or(|c| period < month_of(c))
     }
 
     /// The versions of the contribution row of a period (first, optional correction).
@@ -551,21 +613,51 @@ impl<'a> Registry<'a> {
                 paid_ms: Some(jkt_ms(r, 10 * 3600) + ((x >> 40) % HOUR_MS as u64) as i64),
                 wage_pct: 100,
             });
-            [Some(ContribVersion { day: a, paid_ms: None, wage_pct: 100 }), v1]
+            [
+                Some(ContribVersion {
+                    day: a,
+                    paid_ms: None,
+                    wage_pct: 100,
+                }),
+                v1,
+            ]
         } else if roll < 4 {
             let d = a + 5 + ((x >> 16) % 35) as i64;
             [
-                Some(ContribVersion { day: a, paid_ms: None, wage_pct: 100 }),
-                Some(ContribVersion { day: d, paid_ms: Some(jkt_ms(d, 9 * 3600) + ((x >> 36) % 1000) as i64), wage_pct: 100 }),
+                Some(ContribVersion {
+                    day: a,
+                    paid_ms: None,
+                    wage_pct: 100,
+                }),
+                Some(ContribVersion {
+                    day: d,
+                    paid_ms: Some(jkt_ms(d, 9 * 3600) + ((x >> 36) % 1000) as i64),
+                    wage_pct: 100,
+                }),
             ]
         } else if roll < 6 {
             let d = a + 3 + ((x >> 16) % 27) as i64;
             [
-                Some(ContribVersion { day: a, paid_ms: Some(paid_ms), wage_pct: 100 }),
-                Some(ContribVersion { day: d, paid_ms: Some(paid_ms), wage_pct: 105 }),
+                Some(ContribVersion {
+                    day: a,
+                    paid_ms: Some(paid_ms),
+                    wage_pct: 100,
+                }),
+                Some(ContribVersion {
+                    day: d,
+                    paid_ms: Some(paid_ms),
+                    wage_pct: 105,
+                }),
             ]
         } else {
-            [Some(ContribVersion { day: a, paid_ms: Some(paid_ms), wage_pct: 100 }), None]
+            [
+                Some(ContribVersion {
+                    day: a,
+                    paid_ms: Some(paid_ms),
+                    wage_pct: 100,
+                }),
+                None,
+            ]
         }
     }
 
@@ -598,7 +690,6 @@ impl<'a> Registry<'a> {
         s
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -62,7 +62,10 @@ pub struct DemoOutcome {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoRunError + '_ {
-    move |source| DemoRunError::Io { path: path.to_path_buf(), source }
+    move |source| DemoRunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The config the demo writes into its folder.
@@ -111,7 +114,10 @@ pub async fn run(out: &Path, opts: &DemoOptions, progress: &dyn Progress) -> Res
         if is_redelivery && !staged.contains(&file.path) {
             staged.push(file.path.clone());
         }
-        let wrap = |e: std::io::Error| DemoError::Sink { path: file.path.clone(), source: Box::new(e) };
+        let wrap = |e: std::io::Error| DemoError::Sink {
+            path: file.path.clone(),
+            source: Box::new(e),
+        };
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(wrap)?;
         }
@@ -131,7 +137,17 @@ pub async fn run(out: &Path, opts: &DemoOptions, progress: &dyn Progress) -> Res
     let run_ingest = |clock: FixedClock| {
         let (landing_loc, lake, pseudo, work) = (landing_loc.clone(), lake.clone(), pseudo.clone(), work.clone());
         async move {
-            ingest::ingest(&landing_loc, &lake, Some(pseudo), &work, &clock, late, &IngestOptions::default(), progress).await
+            ingest::ingest(
+                &landing_loc,
+                &lake,
+                Some(pseudo),
+                &work,
+                &clock,
+                late,
+                &IngestOptions::default(),
+                progress,
+            )
+            .await
         }
     };
     ingests.push(run_ingest(clock).await?);
@@ -149,12 +165,26 @@ pub async fn run(out: &Path, opts: &DemoOptions, progress: &dyn Progress) -> Res
     let mut published = Vec::new();
     let mut month = crate::clock::Month::of(summary.first_night);
     while month.last_day() <= summary.last_night {
-        let req = crate::monthly::MonthlyRequest { month: Some(month), as_of: None, allow_stale_snapshot: false };
-        crate::monthly::publish_month(&config, &clock, &req).await.map_err(|source| DemoRunError::Report { month, source })?;
+        let req = crate::monthly::MonthlyRequest {
+            month: Some(month),
+            as_of: None,
+            allow_stale_snapshot: false,
+        };
+        crate::monthly::publish_month(&config, &clock, &req)
+            .await
+            .map_err(|source| DemoRunError::Report { month, source })?;
         published.push(month);
         month = month.next();
     }
-    Ok(DemoOutcome { out: out.to_path_buf(), config, summary, ingests, clock, published, allowed_signers })
+    Ok(DemoOutcome {
+        out: out.to_path_buf(),
+        config,
+        summary,
+        ingests,
+        clock,
+        published,
+        allowed_signers,
+    })
 }
 
 fn parent_of(path: &str) -> &str {

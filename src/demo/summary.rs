@@ -221,19 +221,30 @@ impl fmt::Display for DemoSummary {
         writeln!(f, "nights {} .. {}", self.first_night, self.last_night)?;
         for (name, s) in [("inspection", &self.inspection), ("insurance", &self.insurance)] {
             let missing: Vec<String> = s.missing.iter().map(|d| d.to_string()).collect();
-            let redelivered: Vec<String> =
-                s.redelivered.iter().map(|(d, after)| format!("{d} (again after {after})")).collect();
+            let redelivered: Vec<String> = s
+                .redelivered
+                .iter()
+                .map(|(d, after)| format!("{d} (again after {after})"))
+                .collect();
             writeln!(
                 f,
                 "  {name}: {} nights delivered; missing: {}; re-delivered: {}",
                 s.delivered.len(),
                 if missing.is_empty() { "none".to_owned() } else { missing.join(" ") },
-                if redelivered.is_empty() { "none".to_owned() } else { redelivered.join(", ") },
+                if redelivered.is_empty() {
+                    "none".to_owned()
+                } else {
+                    redelivered.join(", ")
+                },
             )?;
         }
         writeln!(f, "  files: {}, bytes: {}", self.files, self.bytes)?;
         for (table, rows) in &self.rows {
-            let last = self.last_snapshot_rows.get(table).map(|n| format!(" (last snapshot {n})")).unwrap_or_default();
+            let last = self
+                .last_snapshot_rows
+                .get(table)
+                .map(|n| format!(" (last snapshot {n})"))
+                .unwrap_or_default();
             writeln!(f, "  {table}: {rows} rows{last}")?;
         }
         writeln!(f, "tricky cases:")?;
@@ -263,7 +274,16 @@ impl CaseLog {
     pub(crate) fn new() -> Self {
         let reports = TrickyCase::ALL
             .iter()
-            .map(|&c| (c, CaseReport { case: c, count: 0, examples: Vec::new() }))
+            .map(|&c| {
+                (
+                    c,
+                    CaseReport {
+                        case: c,
+                        count: 0,
+                        examples: Vec::new(),
+                    },
+                )
+            })
             .collect();
         CaseLog { reports }
     }
@@ -281,15 +301,18 @@ impl CaseLog {
         if let Some(r) = self.reports.get_mut(&case) {
             r.count += 1;
             if r.examples.len() < EXAMPLES_PER_CASE {
-                r.examples.push(CasePlace { system, night, redelivery, file, key: key() });
+                r.examples.push(CasePlace {
+                    system,
+                    night,
+                    redelivery,
+                    file,
+                    key: key(),
+                });
             }
         }
     }
 
     pub(crate) fn into_reports(self) -> Vec<CaseReport> {
-        TrickyCase::ALL
-            .iter()
-            .filter_map(|c| self.reports.get(c).cloned())
-            .collect()
+        TrickyCase::ALL.iter().filter_map(|c| self.reports.get(c).cloned()).collect()
     }
 }

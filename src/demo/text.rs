@@ -11,29 +11,121 @@ use std::fmt::Write as _;
 use super::rng::choose;
 
 const GIVEN: &[&str] = &[
-    "Ardiyanto", "Sulastri", "Bagaswara", "Wulandari", "Darmaji", "Kusumawati", "Rahmadani", "Setyorini",
-    "Joko Lelono", "Nuraini", "Hendrawan", "Puspitasari", "Agus Sarwono", "Lestiyani", "Budi Santika",
-    "Yuniarsih", "Slamet Riyadi", "Endang Murtini", "Rizki Firdaus", "Ayu Lintang", "Marlina", "Taufikurahman",
-    "Sri Handayani", "Dodi Kurniawan", "Fitri Anggraini", "Irfan Maulidi", "Wahyu Pratomo", "Siti Rohmah",
+    "Ardiyanto",
+    "Sulastri",
+    "Bagaswara",
+    "Wulandari",
+    "Darmaji",
+    "Kusumawati",
+    "Rahmadani",
+    "Setyorini",
+    "Joko Lelono",
+    "Nuraini",
+    "Hendrawan",
+    "Puspitasari",
+    "Agus Sarwono",
+    "Lestiyani",
+    "Budi Santika",
+    "Yuniarsih",
+    "Slamet Riyadi",
+    "Endang Murtini",
+    "Rizki Firdaus",
+    "Ayu Lintang",
+    "Marlina",
+    "Taufikurahman",
+    "Sri Handayani",
+    "Dodi Kurniawan",
+    "Fitri Anggraini",
+    "Irfan Maulidi",
+    "Wahyu Pratomo",
+    "Siti Rohmah",
 ];
 const FAMILY: &[&str] = &[
-    "Wibisana", "Prasetyawan", "Hadikusumo", "Simanjorang", "Lumbantoruan", "Pangaribowo", "Rachmatika",
-    "Sutarjono", "Tanjungsari", "Wiraatmaja", "Halimatusa", "Nasutiyono", "Purbasari", "Sembiring Meliala",
-    "Daeng Matutu", "Laksamana", "Kartasasmita", "Suryodiningrat",
+    "Wibisana",
+    "Prasetyawan",
+    "Hadikusumo",
+    "Simanjorang",
+    "Lumbantoruan",
+    "Pangaribowo",
+    "Rachmatika",
+    "Sutarjono",
+    "Tanjungsari",
+    "Wiraatmaja",
+    "Halimatusa",
+    "Nasutiyono",
+    "Purbasari",
+    "Sembiring Meliala",
+    "Daeng Matutu",
+    "Laksamana",
+    "Kartasasmita",
+    "Suryodiningrat",
 ];
 const CO_PREFIX: &[&str] = &["PT", "PT", "PT", "PT", "CV", "CV", "UD", "Koperasi", "PT"];
 const CO_WORDS: &[&str] = &[
-    "Maju", "Jaya", "Sejahtera", "Abadi", "Makmur", "Sentosa", "Karya", "Mandiri", "Sumber", "Rejeki",
-    "Nusantara", "Indo", "Prima", "Mitra", "Bersama", "Sinar", "Terang", "Cahaya", "Agung", "Utama",
-    "Lestari", "Perkasa", "Gemilang", "Bumi", "Samudra", "Harapan", "Sukses", "Berkah", "Kencana", "Mulia",
+    "Maju",
+    "Jaya",
+    "Sejahtera",
+    "Abadi",
+    "Makmur",
+    "Sentosa",
+    "Karya",
+    "Mandiri",
+    "Sumber",
+    "Rejeki",
+    "Nusantara",
+    "Indo",
+    "Prima",
+    "Mitra",
+    "Bersama",
+    "Sinar",
+    "Terang",
+    "Cahaya",
+    "Agung",
+    "Utama",
+    "Lestari",
+    "Perkasa",
+    "Gemilang",
+    "Bumi",
+    "Samudra",
+    "Harapan",
+    "Sukses",
+    "Berkah",
+    "Kencana",
+    "Mulia",
 ];
 const CO_TRADE: &[&str] = &[
-    "Tekstil", "Garmen", "Logistik", "Konstruksi", "Pangan", "Plastik", "Elektronika", "Sawit", "Perikanan",
-    "Farmasi", "Mebel", "Percetakan", "Tambang", "Otomotif", "Kemasan", "Ritel", "Perhotelan", "Sepatu",
+    "Tekstil",
+    "Garmen",
+    "Logistik",
+    "Konstruksi",
+    "Pangan",
+    "Plastik",
+    "Elektronika",
+    "Sawit",
+    "Perikanan",
+    "Farmasi",
+    "Mebel",
+    "Percetakan",
+    "Tambang",
+    "Otomotif",
+    "Kemasan",
+    "Ritel",
+    "Perhotelan",
+    "Sepatu",
 ];
 const UNION_TRADE: &[&str] = &[
-    "Logam", "Tekstil Sandang", "Kimia Energi", "Garmen", "Transportasi", "Perkebunan", "Farmasi",
-    "Elektronik", "Pariwisata", "Konstruksi", "Makanan Minuman", "Percetakan",
+    "Logam",
+    "Tekstil Sandang",
+    "Kimia Energi",
+    "Garmen",
+    "Transportasi",
+    "Perkebunan",
+    "Farmasi",
+    "Elektronik",
+    "Pariwisata",
+    "Konstruksi",
+    "Makanan Minuman",
+    "Percetakan",
 ];
 const UNION_WORD: &[&str] = &["Sejahtera", "Bersatu", "Mandiri", "Perjuangan", "Reformasi", "Solidaritas"];
 
@@ -112,7 +204,11 @@ pub(crate) fn nip<R: Rng + ?Sized>(rng: &mut R) -> String {
 
 /// A clearly synthetic phone number.
 pub(crate) fn phone<R: Rng + ?Sized>(rng: &mut R) -> String {
-    format!("+62 800-{:04}-{:04}", rng.random_range(0..10_000u32), rng.random_range(0..10_000u32))
+    format!(
+        "+62 800-{:04}-{:04}",
+        rng.random_range(0..10_000u32),
+        rng.random_range(0..10_000u32)
+    )
 }
 
 /// Free-text description of a complaint in Bahasa Indonesia. Returns the text
@@ -120,7 +216,10 @@ pub(crate) fn phone<R: Rng + ?Sized>(rng: &mut R) -> String {
 pub(crate) fn description<R: Rng + ?Sized>(rng: &mut R, violation: &str, workers: Option<u32>) -> (String, bool) {
     let n = workers.unwrap_or(1);
     let mut s = match violation {
-        "UPAH_MINIMUM" => format!("Upah yang dibayarkan kepada {n} pekerja di bawah UMK, hanya sekitar Rp{}.000 per bulan.", rng.random_range(1200..2400)),
+        "UPAH_MINIMUM" => format!(
+            "Upah yang dibayarkan kepada {n} pekerja di bawah UMK, hanya sekitar Rp{}.000 per bulan.",
+            rng.random_range(1200..2400)
+        ),
         "UPAH_TIDAK_DIBAYAR" => format!("Gaji bulan lalu belum dibayar, sudah terlambat {} minggu.", rng.random_range(2..9)),
         "THR" => "THR Lebaran tidak dibayarkan, padahal sudah H-7. Perusahaan bilang \"nanti dicicil\".".to_owned(),
         "BPJS" => format!("Pekerja tidak didaftarkan BPJS Ketenagakerjaan, {n} orang, potongan gaji tetap jalan."),

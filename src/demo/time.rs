@@ -117,10 +117,19 @@ pub(crate) struct TsStyle {
 }
 
 impl TsStyle {
-    pub(crate) const JAKARTA: TsStyle = TsStyle { offset_min: Some(WIB), millis: false };
-    pub(crate) const ZULU_MILLIS: TsStyle = TsStyle { offset_min: None, millis: true };
+    pub(crate) const JAKARTA: TsStyle = TsStyle {
+        offset_min: Some(WIB),
+        millis: false,
+    };
+    pub(crate) const ZULU_MILLIS: TsStyle = TsStyle {
+        offset_min: None,
+        millis: true,
+    };
     pub(crate) fn local(offset_min: i32) -> TsStyle {
-        TsStyle { offset_min: Some(offset_min), millis: false }
+        TsStyle {
+            offset_min: Some(offset_min),
+            millis: false,
+        }
     }
 }
 

@@ -45,9 +45,7 @@ impl Batcher {
             .map(|f| match f.data_type() {
                 DataType::Int64 => Col::Int(Int64Builder::new()),
                 DataType::Boolean => Col::Bool(BooleanBuilder::new()),
-                DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
-                    Col::Ts(TimestampNanosecondBuilder::new().with_timezone_opt(tz.clone()))
-                }
+                DataType::Timestamp(TimeUnit::Nanosecond, tz) => Col::Ts(TimestampNanosecondBuilder::new().with_timezone_opt(tz.clone())),
                 DataType::Date32 => Col::Date(Date32Builder::new()),
                 DataType::List(item) => Col::List(ListBuilder::new(StringBuilder::new()).with_field(item.clone())),
                 DataType::FixedSizeBinary(n) => Col::Hash(FixedSizeBinaryBuilder::new(*n)),

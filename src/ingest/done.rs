@@ -22,7 +22,10 @@ pub struct DoneError {
 }
 
 pub fn parse(system: System, bytes: &[u8]) -> Result<Done, DoneError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| DoneError { line: None, message: "_DONE is not UTF-8 text".into() })?;
+    let text = std::str::from_utf8(bytes).map_err(|_| DoneError {
+        line: None,
+        message: "_DONE is not UTF-8 text".into(),
+    })?;
     let expected: Vec<&'static str> = system.tables().map(|t| t.file).collect();
     let mut sums: BTreeMap<&'static str, String> = BTreeMap::new();
     for (i, raw) in text.split('\n').enumerate() {
@@ -31,10 +34,16 @@ pub fn parse(system: System, bytes: &[u8]) -> Result<Done, DoneError> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |message: String| DoneError { line: Some(line_no), message };
+        let bad = |message: String| DoneError {
+            line: Some(line_no),
+            message,
+        };
         // `<64 hex>  <name>` (text mode) or `<64 hex> *<name>` (binary mode).
         let (hash, rest) = line.split_at_checked(64).ok_or_else(|| {
-            bad(format!("expected `<sha256>  <file name>` (sha256sum format); valid file names are {}", expected.join(", ")))
+            bad(format!(
+                "expected `<sha256>  <file name>` (sha256sum format); valid file names are {}",
+                expected.join(", ")
+            ))
         })?;
         if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad("the first 64 characters are not a hexadecimal SHA-256".into()));
@@ -60,7 +69,10 @@ pub fn parse(system: System, bytes: &[u8]) -> Result<Done, DoneError> {
     if !missing.is_empty() {
         return Err(DoneError {
             line: None,
-            message: format!("lists some contract files but not {}: a _DONE lists all of them or none", missing.join(", ")),
+            message: format!(
+                "lists some contract files but not {}: a _DONE lists all of them or none",
+                missing.join(", ")
+            ),
         });
     }
     Ok(Done { checksums: Some(sums) })
@@ -88,7 +100,12 @@ mod tests {
     #[test]
     fn partial_listing_and_other_lines_are_errors() {
         let partial = format!("{H}  employers.jsonl.gz\n");
-        assert!(parse(System::Insurance, partial.as_bytes()).unwrap_err().message.contains("contributions.jsonl.gz"));
+        assert!(
+            parse(System::Insurance, partial.as_bytes())
+                .unwrap_err()
+                .message
+                .contains("contributions.jsonl.gz")
+        );
         let other = format!("{H}  employers.jsonl.gz\n{H}  contributions.jsonl.gz\nok\n");
         assert_eq!(parse(System::Insurance, other.as_bytes()).unwrap_err().line, Some(3));
         let path = format!("{H}  ../employers.jsonl.gz\n{H}  contributions.jsonl.gz\n");

@@ -120,7 +120,10 @@ impl<R: Read> Read for Tap<R> {
 /// Process one file. `reader` yields the file's compressed bytes.
 pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
     let state = Rc::new(RefCell::new(TapState::default()));
-    let tap = Tap { inner: reader, state: state.clone() };
+    let tap = Tap {
+        inner: reader,
+        state: state.clone(),
+    };
     let mut p = Pass1::new(task)?;
     let result = match task.table.format {
         Format::Csv => p.read_csv(tap),
@@ -136,13 +139,25 @@ pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
     // A checksum mismatch explains any other problem of the file: report it first.
     if let Some(expected) = task.expected_sha256 {
         if expected != sha256 {
-            return Err(reject(task, None, None, None, format!(
-                "checksum mismatch: _DONE lists sha256 {expected}, the file has {sha256}; the night is rejected until it is re-delivered"
-            )));
+            return Err(reject(
+                task,
+                None,
+                None,
+                None,
+                format!(
+                    "checksum mismatch: _DONE lists sha256 {expected}, the file has {sha256}; the night is rejected until it is re-delivered"
+                ),
+            ));
         }
     }
     if bytes == 0 {
-        return Err(reject(task, None, None, None, "the file is empty (0 bytes): not gzip, no header".into()));
+        return Err(reject(
+            task,
+            None,
+            None,
+            None,
+            "the file is empty (0 bytes): not gzip, no header".into(),
+        ));
     }
     match result {
         Err(Stop::Reject(r)) => return Err(FileFailure::Reject(r)),
@@ -151,14 +166,26 @@ pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
     }
     if task.table.kind == Kind::Snapshot {
         if p.rows_read == 0 {
-            return Err(reject(task, None, None, None, "snapshot has 0 data records: a snapshot must not collapse".into()));
+            return Err(reject(
+                task,
+                None,
+                None,
+                None,
+                "snapshot has 0 data records: a snapshot must not collapse".into(),
+            ));
         }
         if let Some(prev) = task.base_rows_read {
             if p.rows_read * 2 < prev {
-                return Err(reject(task, None, None, None, format!(
-                    "snapshot has {} data records, fewer than half of the {prev} of the previous ingested snapshot: a snapshot must not collapse",
-                    p.rows_read
-                )));
+                return Err(reject(
+                    task,
+                    None,
+                    None,
+                    None,
+                    format!(
+                        "snapshot has {} data records, fewer than half of the {prev} of the previous ingested snapshot: a snapshot must not collapse",
+                        p.rows_read
+                    ),
+                ));
             }
         }
     }
@@ -166,7 +193,13 @@ pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
 }
 
 fn reject(task: &FileTask<'_>, record: Option<u64>, line: Option<u64>, column: Option<String>, message: String) -> FileFailure {
-    FileFailure::Reject(Rejection { file: Some(task.table.file.to_string()), record, line, column, message })
+    FileFailure::Reject(Rejection {
+        file: Some(task.table.file.to_string()),
+        record,
+        line,
+        column,
+        message,
+    })
 }
 
 enum Stop {
@@ -328,7 +361,10 @@ impl<'a> Pass1<'a> {
     fn read_csv(&mut self, tap: Tap<Box<dyn Read>>) -> Result<(), Stop> {
         let mut decoded = BufReader::with_capacity(1 << 20, MultiGzDecoder::new(tap));
         // A leading UTF-8 byte order mark is allowed.
-        let starts_with_bom = decoded.fill_buf().map(|b| b.starts_with(&[0xEF, 0xBB, 0xBF])).map_err(|e| self.gzip_error(&e, 0))?;
+        let starts_with_bom = decoded
+            .fill_buf()
+            .map(|b| b.starts_with(&[0xEF, 0xBB, 0xBF]))
+            .map_err(|e| self.gzip_error(&e, 0))?;
         if starts_with_bom {
             decoded.consume(3);
         }
@@ -367,7 +403,10 @@ impl<'a> Pass1<'a> {
             }
             if let Some(ci) = utf8_err {
                 let col = &self.task.table.columns[ci];
-                let err = RowError { column: Some(col.name), reason: "is not valid UTF-8".into() };
+                let err = RowError {
+                    column: Some(col.name),
+                    reason: "is not valid UTF-8".into(),
+                };
                 self.quarantine_csv(record, line, &rec, &err)?;
                 continue;
             }
@@ -381,7 +420,13 @@ impl<'a> Pass1<'a> {
     }
 
     fn file_rejection(&self, line: Option<u64>, message: &str) -> Rejection {
-        Rejection { file: Some(self.task.table.file.to_string()), record: None, line, column: None, message: message.to_string() }
+        Rejection {
+            file: Some(self.task.table.file.to_string()),
+            record: None,
+            line,
+            column: None,
+            message: message.to_string(),
+        }
     }
 
     fn csv_header(&mut self, rec: &csv::ByteRecord) -> Result<(), Stop> {
@@ -407,7 +452,11 @@ impl<'a> Pass1<'a> {
                         record: None,
                         line,
                         column: Some(c.name.to_string()),
-                        message: format!("the header names contract column {} {} times; each column appears once", c.name, found.len()),
+                        message: format!(
+                            "the header names contract column {} {} times; each column appears once",
+                            c.name,
+                            found.len()
+                        ),
                     }));
                 }
             }
@@ -430,9 +479,14 @@ impl<'a> Pass1<'a> {
                 ),
             }));
         }
-        let extra: Vec<String> = names.iter().filter(|n| table.column(n).is_none()).map(|n| truncate(n, 60)).collect();
+        let extra: Vec<String> = names
+            .iter()
+            .filter(|n| table.column(n).is_none())
+            .map(|n| truncate(n, 60))
+            .collect();
         if !extra.is_empty() {
-            self.warnings.push(format!("{}: extra column(s) ignored: {}", table.file, extra.join(", ")));
+            self.warnings
+                .push(format!("{}: extra column(s) ignored: {}", table.file, extra.join(", ")));
         }
         self.positions = positions;
         self.header_len = names.len();
@@ -447,7 +501,9 @@ impl<'a> Pass1<'a> {
         let table = self.task.table;
         loop {
             buf.clear();
-            let n = decoded.read_until(b'\n', &mut buf).map_err(|e| self.gzip_error(&e, self.rows_read))?;
+            let n = decoded
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| self.gzip_error(&e, self.rows_read))?;
             if n == 0 {
                 break;
             }
@@ -459,13 +515,15 @@ impl<'a> Pass1<'a> {
             self.rows_read += 1;
             let record = line_no;
             let Ok(text) = std::str::from_utf8(content) else {
-                self.quarantine.push(record, line_no, &RowError::row("is not valid UTF-8"), "{}".into())?;
+                self.quarantine
+                    .push(record, line_no, &RowError::row("is not valid UTF-8"), "{}".into())?;
                 continue;
             };
             let obj = match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(serde_json::Value::Object(o)) => o,
                 Ok(_) => {
-                    self.quarantine.push(record, line_no, &RowError::row("is not a JSON object"), "{}".into())?;
+                    self.quarantine
+                        .push(record, line_no, &RowError::row("is not a JSON object"), "{}".into())?;
                     continue;
                 }
                 Err(e) => {
@@ -494,7 +552,8 @@ impl<'a> Pass1<'a> {
         }
         if !unknown.is_empty() {
             let names: Vec<String> = unknown.iter().map(|u| truncate(u, 60)).collect();
-            self.warnings.push(format!("{}: unknown key(s) ignored: {}", table.file, names.join(", ")));
+            self.warnings
+                .push(format!("{}: unknown key(s) ignored: {}", table.file, names.join(", ")));
         }
         Ok(())
     }
@@ -556,7 +615,10 @@ impl<'a> Pass1<'a> {
             }
             let Some(&pos) = self.positions.get(ci) else { continue };
             if let Some(bytes) = rec.get(pos) {
-                obj.insert(col.name.to_string(), serde_json::Value::String(truncate(&String::from_utf8_lossy(bytes), QUARANTINE_VALUE_CHARS)));
+                obj.insert(
+                    col.name.to_string(),
+                    serde_json::Value::String(truncate(&String::from_utf8_lossy(bytes), QUARANTINE_VALUE_CHARS)),
+                );
             }
         }
         let key: Option<String> = table
@@ -753,7 +815,10 @@ fn json_values(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) 
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            out.insert(col.name.to_string(), serde_json::Value::String(truncate(&text, QUARANTINE_VALUE_CHARS)));
+            out.insert(
+                col.name.to_string(),
+                serde_json::Value::String(truncate(&text, QUARANTINE_VALUE_CHARS)),
+            );
         }
     }
     serde_json::Value::Object(out).to_string()
@@ -772,7 +837,10 @@ fn batch_row_values(table: &Table, batch: &RecordBatch, row: usize) -> String {
             continue;
         }
         if let Ok(f) = ArrayFormatter::try_new(arr.as_ref(), &opts) {
-            out.insert(col.name.to_string(), serde_json::Value::String(truncate(&f.value(row).to_string(), QUARANTINE_VALUE_CHARS)));
+            out.insert(
+                col.name.to_string(),
+                serde_json::Value::String(truncate(&f.value(row).to_string(), QUARANTINE_VALUE_CHARS)),
+            );
         }
     }
     serde_json::Value::Object(out).to_string()

@@ -29,7 +29,7 @@ use tracing::{info, warn};
 use crate::clock::{Clock, jakarta_midnight};
 use crate::config::Config;
 use crate::contract::{Kind, System};
-use crate::lake::ledger::{DeliveryStatus, FileEntry, Ledger, LedgerEntry, LedgerError, NightRef, Rejection, LEDGER_FORMAT};
+use crate::lake::ledger::{DeliveryStatus, FileEntry, LEDGER_FORMAT, Ledger, LedgerEntry, LedgerError, NightRef, Rejection};
 use crate::lake::{self, LakeError};
 use crate::storage::{Location, StorageError};
 use file::{FileFailure, FileOutput, FileTask, SnapshotState};
@@ -115,7 +115,10 @@ pub struct NightResult {
 
 #[derive(Debug, Clone)]
 pub enum NightOutcome {
-    Ingested { files: Vec<FileEntry>, ignored_files: Vec<String> },
+    Ingested {
+        files: Vec<FileEntry>,
+        ignored_files: Vec<String>,
+    },
     Rejected(Rejection),
     /// The landing or scratch space failed; nothing was recorded; the next run retries.
     Failed(String),
@@ -132,13 +135,19 @@ pub struct IngestReport {
 
 impl IngestReport {
     pub fn rejected(&self) -> usize {
-        self.results.iter().filter(|r| matches!(r.outcome, NightOutcome::Rejected(_))).count()
+        self.results
+            .iter()
+            .filter(|r| matches!(r.outcome, NightOutcome::Rejected(_)))
+            .count()
     }
     pub fn failed(&self) -> usize {
         self.results.iter().filter(|r| matches!(r.outcome, NightOutcome::Failed(_))).count()
     }
     pub fn ingested(&self) -> usize {
-        self.results.iter().filter(|r| matches!(r.outcome, NightOutcome::Ingested { .. })).count()
+        self.results
+            .iter()
+            .filter(|r| matches!(r.outcome, NightOutcome::Ingested { .. }))
+            .count()
     }
 }
 
@@ -182,12 +191,22 @@ pub async fn plan(
                     complete.insert(night);
                     let sha = hex::encode(Sha256::digest(bytes));
                     match ledger.find_done(system, night, &sha) {
-                        Some(e) => Action::Seen { version: e.version, status: e.status },
-                        None => Action::Ingest { version: ledger.next_version(system, night) },
+                        Some(e) => Action::Seen {
+                            version: e.version,
+                            status: e.status,
+                        },
+                        None => Action::Ingest {
+                            version: ledger.next_version(system, night),
+                        },
                     }
                 }
             };
-            plan.nights.push(PlannedNight { system, night, action, done });
+            plan.nights.push(PlannedNight {
+                system,
+                night,
+                action,
+                done,
+            });
         }
         // Late nights: from the first night ever seen to the last whose deadline passed.
         let first = ledger.nights(system).chain(folders.iter().copied()).min();
@@ -203,7 +222,12 @@ pub async fn plan(
                     let hours = (now - jakarta_midnight(d + Duration::days(1))).num_hours();
                     match plan.nights.iter_mut().find(|n| n.system == system && n.night == d) {
                         Some(n) => n.action = Action::Late { hours },
-                        None => plan.nights.push(PlannedNight { system, night: d, action: Action::Late { hours }, done: None }),
+                        None => plan.nights.push(PlannedNight {
+                            system,
+                            night: d,
+                            action: Action::Late { hours },
+                            done: None,
+                        }),
                     }
                 }
                 d += Duration::days(1);
@@ -219,9 +243,26 @@ pub async fn run(cfg: &Config, clock: &dyn Clock, opts: &IngestOptions, progress
     let landing = Location::parse(&cfg.landing)?;
     let lake = Location::parse(&cfg.lake)?;
     let work_dir = cfg.work_dir.clone().unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&work_dir).map_err(|source| IngestError::Scratch { path: work_dir.clone(), source })?;
-    let pseudonymiser = if opts.dry_run { None } else { Some(Arc::new(Pseudonymiser::from_source(&cfg.pseudonym_key)?)) };
-    ingest(&landing, &lake, pseudonymiser, &work_dir, clock, cfg.late_after_hours, opts, progress).await
+    std::fs::create_dir_all(&work_dir).map_err(|source| IngestError::Scratch {
+        path: work_dir.clone(),
+        source,
+    })?;
+    let pseudonymiser = if opts.dry_run {
+        None
+    } else {
+        Some(Arc::new(Pseudonymiser::from_source(&cfg.pseudonym_key)?))
+    };
+    ingest(
+        &landing,
+        &lake,
+        pseudonymiser,
+        &work_dir,
+        clock,
+        cfg.late_after_hours,
+        opts,
+        progress,
+    )
+    .await
 }
 
 /// The ingest itself, with explicit locations (tests call this).
@@ -265,7 +306,18 @@ pub async fn ingest(
         progress.night(planned.system, planned.night);
         let span = tracing::info_span!("night", system = %planned.system, night = %planned.night, version);
         let _enter = span.enter();
-        let outcome = ingest_night(landing, lake, &mut ledger, &mut states, &pseudonymiser, work_dir, planned, version, done).await?;
+        let outcome = ingest_night(
+            landing,
+            lake,
+            &mut ledger,
+            &mut states,
+            &pseudonymiser,
+            work_dir,
+            planned,
+            version,
+            done,
+        )
+        .await?;
         match &outcome {
             NightOutcome::Ingested { files, .. } => {
                 let read: u64 = files.iter().map(|f| f.rows_read).sum();
@@ -275,7 +327,12 @@ pub async fn ingest(
             NightOutcome::Rejected(r) => warn!(reason = %r, "night rejected"),
             NightOutcome::Failed(e) => warn!(error = %e, "night not ingested (will retry)"),
         }
-        report.results.push(NightResult { system: planned.system, night: planned.night, version, outcome });
+        report.results.push(NightResult {
+            system: planned.system,
+            night: planned.night,
+            version,
+            outcome,
+        });
     }
     progress.done();
     report.plan = plan;
@@ -321,7 +378,13 @@ async fn ingest_night(
     let parsed = match done::parse(system, done_bytes) {
         Ok(d) => d,
         Err(e) => {
-            let r = Rejection { file: Some("_DONE".into()), record: None, line: e.line, column: None, message: e.message };
+            let r = Rejection {
+                file: Some("_DONE".into()),
+                record: None,
+                line: e.line,
+                column: None,
+                message: e.message,
+            };
             return commit_rejection(lake, ledger, rejected(entry, r)).await;
         }
     };
@@ -425,7 +488,9 @@ async fn ingest_night(
             jobs.iter()
                 .zip(handles)
                 .map(|((t, ..), h)| {
-                    let r = h.join().unwrap_or_else(|_| Err(FileFailure::Transient(format!("worker for {} panicked", t.file))));
+                    let r = h
+                        .join()
+                        .unwrap_or_else(|_| Err(FileFailure::Transient(format!("worker for {} panicked", t.file))));
                     (*t, r)
                 })
                 .collect()

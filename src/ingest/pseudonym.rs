@@ -23,7 +23,9 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
-    #[error("pseudonymisation key: environment variable {0} is not set; set it to a secret of at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -hex 32`) or set pseudonymisation.key_file in the config")]
+    #[error(
+        "pseudonymisation key: environment variable {0} is not set; set it to a secret of at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -hex 32`) or set pseudonymisation.key_file in the config"
+    )]
     EnvMissing(String),
     #[error("pseudonymisation key from {0} is shorter than {MIN_KEY_BYTES} bytes; generate one with `openssl rand -hex 32`")]
     TooShort(String),
@@ -37,14 +39,19 @@ pub struct Pseudonymiser {
 
 impl std::fmt::Debug for Pseudonymiser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pseudonymiser").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("Pseudonymiser")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
 impl Pseudonymiser {
     pub fn from_source(source: &KeySource) -> Result<Self, KeyError> {
         let key = match source {
-            KeySource::File(p) => std::fs::read(p).map_err(|e| KeyError::Read { source_desc: source.to_string(), source: e })?,
+            KeySource::File(p) => std::fs::read(p).map_err(|e| KeyError::Read {
+                source_desc: source.to_string(),
+                source: e,
+            })?,
             KeySource::Env(v) => std::env::var(v).map_err(|_| KeyError::EnvMissing(v.clone()))?.into_bytes(),
         };
         let key = key.trim_ascii();

@@ -41,10 +41,16 @@ pub struct RowError {
 
 impl RowError {
     pub fn row(reason: impl Into<String>) -> Self {
-        RowError { column: None, reason: reason.into() }
+        RowError {
+            column: None,
+            reason: reason.into(),
+        }
     }
     fn col(column: &Column, reason: impl Into<String>) -> Self {
-        RowError { column: Some(column.name), reason: reason.into() }
+        RowError {
+            column: Some(column.name),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -116,7 +122,10 @@ fn from_text(col: &Column, s: &str, bounds: &NightBounds) -> Result<Value, RowEr
 fn parse_int_text(col: &Column, s: &str) -> Result<Value, RowError> {
     let digits = s.strip_prefix('-').unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(RowError::col(col, "is not a whole number (digits only, no sign, decimals or separators)"));
+        return Err(RowError::col(
+            col,
+            "is not a whole number (digits only, no sign, decimals or separators)",
+        ));
     }
     if s.starts_with('-') && digits.bytes().any(|b| b != b'0') {
         return Err(RowError::col(col, "is negative: counts and amounts are never negative"));
@@ -129,9 +138,14 @@ fn parse_int_text(col: &Column, s: &str) -> Result<Value, RowError> {
 
 fn parse_timestamp(col: &Column, s: &str, bounds: &NightBounds) -> Result<Value, RowError> {
     let t = DateTime::parse_from_rfc3339(s).map_err(|_| {
-        RowError::col(col, "is not an RFC 3339 timestamp (e.g. 2026-10-03T09:15:00+07:00 or 2026-10-03T02:15:00.250Z)")
+        RowError::col(
+            col,
+            "is not an RFC 3339 timestamp (e.g. 2026-10-03T09:15:00+07:00 or 2026-10-03T02:15:00.250Z)",
+        )
     })?;
-    let ns = t.timestamp_nanos_opt().ok_or_else(|| RowError::col(col, "is out of range (years 1678–2261)"))?;
+    let ns = t
+        .timestamp_nanos_opt()
+        .ok_or_else(|| RowError::col(col, "is out of range (years 1678–2261)"))?;
     if ns >= bounds.end_ns {
         return Err(RowError::col(
             col,
@@ -143,10 +157,8 @@ fn parse_timestamp(col: &Column, s: &str, bounds: &NightBounds) -> Result<Value,
 
 fn parse_date(col: &Column, s: &str, bounds: &NightBounds) -> Result<Value, RowError> {
     let b = s.as_bytes();
-    let shape_ok = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let shape_ok =
+        b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     let d = shape_ok
         .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
         .flatten()
@@ -169,7 +181,12 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 fn from_json(col: &Column, v: &serde_json::Value, bounds: &NightBounds) -> Result<Value, RowError> {
-    let type_err = || RowError::col(col, format!("has the wrong JSON type: expected {}, found {}", col.ty.name(), json_kind(v)));
+    let type_err = || {
+        RowError::col(
+            col,
+            format!("has the wrong JSON type: expected {}, found {}", col.ty.name(), json_kind(v)),
+        )
+    };
     match (col.ty, v) {
         (ColType::Str, serde_json::Value::String(s)) => Ok(Value::Str(s.clone())),
         (ColType::Int, serde_json::Value::Number(n)) => {
@@ -181,7 +198,10 @@ fn from_json(col: &Column, v: &serde_json::Value, bounds: &NightBounds) -> Resul
             } else if n.is_u64() {
                 Err(RowError::col(col, "is out of range for a 64-bit whole number"))
             } else {
-                Err(RowError::col(col, "is not a whole number: an int is written without fraction or exponent (25, never 25.0 or 2.5e1)"))
+                Err(RowError::col(
+                    col,
+                    "is not a whole number: an int is written without fraction or exponent (25, never 25.0 or 2.5e1)",
+                ))
             }
         }
         (ColType::Bool, serde_json::Value::Bool(b)) => Ok(Value::Bool(*b)),
@@ -193,7 +213,13 @@ fn from_json(col: &Column, v: &serde_json::Value, bounds: &NightBounds) -> Resul
                 match item {
                     serde_json::Value::String(s) => out.push(s.clone()),
                     other => {
-                        return Err(RowError::col(col, format!("has the wrong JSON type: expected an array of strings, found {} in it", json_kind(other))));
+                        return Err(RowError::col(
+                            col,
+                            format!(
+                                "has the wrong JSON type: expected an array of strings, found {} in it",
+                                json_kind(other)
+                            ),
+                        ));
                     }
                 }
             }
@@ -218,7 +244,10 @@ fn check_rule(col: &Column, v: &Value) -> Result<(), RowError> {
             if codes.contains(&s) {
                 Ok(())
             } else {
-                Err(RowError::col(col, format!("is not a known code; valid values are {}", codes.join(", "))))
+                Err(RowError::col(
+                    col,
+                    format!("is not a known code; valid values are {}", codes.join(", ")),
+                ))
             }
         }
         (Rule::Province, Some(s)) => {
@@ -232,7 +261,10 @@ fn check_rule(col: &Column, v: &Value) -> Result<(), RowError> {
             if is_bps_province(s) {
                 Ok(())
             } else {
-                Err(RowError::col(col, "is not a statistics-office (BPS) province code of provinces.csv"))
+                Err(RowError::col(
+                    col,
+                    "is not a statistics-office (BPS) province code of provinces.csv",
+                ))
             }
         }
         (Rule::KbliSection, Some(s)) => {
@@ -247,14 +279,24 @@ fn check_rule(col: &Column, v: &Value) -> Result<(), RowError> {
             let ok = b.len() == 7
                 && b[4] == b'-'
                 && b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit())
-                && matches!(&s[5..7], "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12");
-            if ok { Ok(()) } else { Err(RowError::col(col, "must be a month YYYY-MM")) }
+                && matches!(
+                    &s[5..7],
+                    "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
+                );
+            if ok {
+                Ok(())
+            } else {
+                Err(RowError::col(col, "must be a month YYYY-MM"))
+            }
         }
         (Rule::SubsetOf(codes), _) => {
             let Value::List(items) = v else { return Ok(()) };
             for (i, it) in items.iter().enumerate() {
                 if !codes.contains(&it.as_str()) {
-                    return Err(RowError::col(col, format!("holds an unknown code; valid values are {}", codes.join(", "))));
+                    return Err(RowError::col(
+                        col,
+                        format!("holds an unknown code; valid values are {}", codes.join(", ")),
+                    ));
                 }
                 if items[..i].contains(it) {
                     return Err(RowError::col(col, "names a program twice"));
@@ -275,14 +317,22 @@ pub fn row_rules(table: &Table, values: &[Value]) -> Result<(), RowError> {
                 if let (Some(Value::Str(r)), Some(Value::Str(p))) = (get(regency), get(province))
                     && !r.starts_with(p.as_str())
                 {
-                    return Err(RowError { column: Some(regency), reason: format!("is not a regency of the row's {province} (a regency code starts with its province code)") });
+                    return Err(RowError {
+                        column: Some(regency),
+                        reason: format!("is not a regency of the row's {province} (a regency code starts with its province code)"),
+                    });
                 }
             }
             RowRule::ComplaintIdIffComplaintInspection => {
                 let is_complaint = matches!(get("inspection_type"), Some(Value::Str(t)) if t == "COMPLAINT");
                 let has_id = !matches!(get("complaint_id"), Some(Value::Null) | None);
                 if is_complaint && !has_id {
-                    return Err(RowError { column: Some("complaint_id"), reason: "is empty but inspection_type is COMPLAINT (it is set if and only if the inspection is a complaint inspection)".into() });
+                    return Err(RowError {
+                        column: Some("complaint_id"),
+                        reason:
+                            "is empty but inspection_type is COMPLAINT (it is set if and only if the inspection is a complaint inspection)"
+                                .into(),
+                    });
                 }
                 if !is_complaint && has_id {
                     return Err(RowError { column: Some("complaint_id"), reason: "is set but inspection_type is not COMPLAINT (it is set if and only if the inspection is a complaint inspection)".into() });
@@ -312,7 +362,12 @@ mod tests {
         let b = bounds();
         assert_eq!(field(c, Raw::Text(Some("2026-10-03T23:59:59+07:00")), &b).map(|_| ()), Ok(()));
         assert_eq!(field(c, Raw::Text(Some("2026-10-03T16:59:59.999Z")), &b).map(|_| ()), Ok(()));
-        assert!(field(c, Raw::Text(Some("2026-10-03T17:00:00Z")), &b).unwrap_err().reason.contains("after the end"));
+        assert!(
+            field(c, Raw::Text(Some("2026-10-03T17:00:00Z")), &b)
+                .unwrap_err()
+                .reason
+                .contains("after the end")
+        );
         assert!(field(c, Raw::Text(Some("2026-10-03 09:15")), &b).is_err());
         assert_eq!(
             field(c, Raw::Text(Some("2026-10-03T02:15:00.250Z")), &b),
@@ -338,7 +393,12 @@ mod tests {
     #[test]
     fn codes_digits_and_nulls() {
         let b = bounds();
-        assert!(field(col("companies", "size_class"), Raw::Text(Some("HUGE")), &b).unwrap_err().reason.contains("MIKRO"));
+        assert!(
+            field(col("companies", "size_class"), Raw::Text(Some("HUGE")), &b)
+                .unwrap_err()
+                .reason
+                .contains("MIKRO")
+        );
         assert!(field(col("companies", "nib"), Raw::Text(Some("123")), &b).is_err());
         assert_eq!(field(col("companies", "nib"), Raw::Text(None), &b), Ok(Value::Null));
         assert!(field(col("companies", "name"), Raw::Text(None), &b).is_err());
@@ -349,8 +409,15 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(r#"["JKK","JKK"]"#).unwrap();
         assert!(field(col("employers", "programs"), Raw::Json(Some(&v)), &b).is_err());
         let v: serde_json::Value = serde_json::from_str(r#"["JP","JKK"]"#).unwrap();
-        assert_eq!(field(col("employers", "programs"), Raw::Json(Some(&v)), &b), Ok(Value::List(vec!["JKK".into(), "JP".into()])), "stored in contract order");
+        assert_eq!(
+            field(col("employers", "programs"), Raw::Json(Some(&v)), &b),
+            Ok(Value::List(vec!["JKK".into(), "JP".into()])),
+            "stored in contract order"
+        );
         let v: serde_json::Value = serde_json::from_str(r#"[]"#).unwrap();
-        assert_eq!(field(col("employers", "programs"), Raw::Json(Some(&v)), &b), Ok(Value::List(vec![])));
+        assert_eq!(
+            field(col("employers", "programs"), Raw::Json(Some(&v)), &b),
+            Ok(Value::List(vec![]))
+        );
     }
 }

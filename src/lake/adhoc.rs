@@ -16,7 +16,10 @@ pub enum AdhocError {
 
 /// Options that allow reading only.
 pub fn read_only() -> SQLOptions {
-    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
 }
 
 /// Run a read-only query and collect its result.

@@ -14,17 +14,17 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Date32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
-use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::ledger::{DeliveryStatus, Ledger};
 use crate::clock::Month;
-use crate::contract::reference::{provinces, violations, STATUSES};
-use crate::contract::{Kind, System, Table, EXTRACT_DATE, OP, TABLES};
+use crate::contract::reference::{STATUSES, provinces, violations};
+use crate::contract::{EXTRACT_DATE, Kind, OP, System, TABLES, Table};
 use crate::ingest::validate::days_since_epoch;
 use crate::storage::Location;
 
@@ -36,11 +36,22 @@ pub enum ViewError {
     #[error("the lake has no ingested extract yet: run `wasnaker ingest` first")]
     EmptyLake,
     #[error("{table}: no snapshot on or before {day} (as_of {as_of}) for month {month}; ingest the nights of that month first")]
-    NoSnapshot { table: &'static str, month: String, day: NaiveDate, as_of: NaiveDate },
+    NoSnapshot {
+        table: &'static str,
+        month: String,
+        day: NaiveDate,
+        as_of: NaiveDate,
+    },
     #[error(
         "{table}: the latest snapshot on or before {day} is from {night}, {age} days older than the month's last day (at most {MAX_SNAPSHOT_AGE_DAYS} allowed) for month {month}; ingest a later night or pass --allow-stale-snapshot"
     )]
-    StaleSnapshot { table: &'static str, month: String, day: NaiveDate, night: NaiveDate, age: i64 },
+    StaleSnapshot {
+        table: &'static str,
+        month: String,
+        day: NaiveDate,
+        night: NaiveDate,
+        age: i64,
+    },
     #[error("registering lake table {table}: {source}")]
     DataFusion {
         table: String,
@@ -92,7 +103,10 @@ pub fn session() -> SessionContext {
 }
 
 fn df_err(table: &str) -> impl FnOnce(DataFusionError) -> ViewError + '_ {
-    move |source| ViewError::DataFusion { table: table.to_string(), source }
+    move |source| ViewError::DataFusion {
+        table: table.to_string(),
+        source,
+    }
 }
 
 /// Register the lake's tables and views.
@@ -102,7 +116,13 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
         None => return Err(ViewError::EmptyLake),
     };
     let ctx = session();
-    let mut views = LakeViews { ctx, as_of, snapshots: Vec::new(), warnings: Vec::new(), extracts: Vec::new() };
+    let mut views = LakeViews {
+        ctx,
+        as_of,
+        snapshots: Vec::new(),
+        warnings: Vec::new(),
+        extracts: Vec::new(),
+    };
     register_reference(&views.ctx)?;
     register_bookkeeping(&views.ctx, ledger, as_of)?;
     for table in TABLES.iter() {
@@ -126,10 +146,17 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
                 let month = opts.month.map_or_else(|| format!("as of {as_of}"), |m| m.to_string());
                 let Some(e) = ledger.effective_nights(table.system, day).into_iter().last() else {
                     if opts.month.is_some() {
-                        return Err(ViewError::NoSnapshot { table: table.name, month, day, as_of });
+                        return Err(ViewError::NoSnapshot {
+                            table: table.name,
+                            month,
+                            day,
+                            as_of,
+                        });
                     }
                     // Ad-hoc queries: an empty table, with a warning.
-                    views.warnings.push(format!("{}: no snapshot on or before {day}; the table is empty", table.name));
+                    views
+                        .warnings
+                        .push(format!("{}: no snapshot on or before {day}; the table is empty", table.name));
                     register_files(&views.ctx, lake, table, &[], 0).await?;
                     create_views(&views.ctx, table).await?;
                     continue;
@@ -137,7 +164,13 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
                 if let Some(m) = opts.month {
                     let age = (m.last_day() - e.night).num_days();
                     if age > MAX_SNAPSHOT_AGE_DAYS {
-                        let err = ViewError::StaleSnapshot { table: table.name, month, day: m.last_day(), night: e.night, age };
+                        let err = ViewError::StaleSnapshot {
+                            table: table.name,
+                            month,
+                            day: m.last_day(),
+                            night: e.night,
+                            age,
+                        };
                         if !opts.allow_stale_snapshot {
                             return Err(err);
                         }
@@ -162,7 +195,14 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
 }
 
 fn extract_use(table: &'static Table, night: NaiveDate, version: u32, f: &super::ledger::FileEntry) -> ExtractUse {
-    ExtractUse { source: table.system, table: table.name, night, version, sha256: f.sha256.clone(), rows: f.rows_read }
+    ExtractUse {
+        source: table.system,
+        table: table.name,
+        night,
+        version,
+        sha256: f.sha256.clone(),
+        rows: f.rows_read,
+    }
 }
 
 /// Tables whose files hold at most this many rows in all are read once into
@@ -182,10 +222,17 @@ async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, fi
             .collect::<Result<Vec<_>, _>>()
             .map_err(df_err(&name))?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema.clone());
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(schema.clone());
         let listing: Arc<dyn datafusion::catalog::TableProvider> = Arc::new(ListingTable::try_new(config).map_err(df_err(&name))?);
         if rows <= IN_MEMORY_MAX_ROWS {
-            let batches = ctx.read_table(listing).map_err(df_err(&name))?.collect().await.map_err(df_err(&name))?;
+            let batches = ctx
+                .read_table(listing)
+                .map_err(df_err(&name))?
+                .collect()
+                .await
+                .map_err(df_err(&name))?;
             let parts = ctx.state().config().target_partitions().max(1);
             let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
             for (i, b) in batches.into_iter().enumerate() {
@@ -220,7 +267,13 @@ async fn create_views(ctx: &SessionContext, table: &Table) -> Result<(), ViewErr
             if name == "employers" {
                 let sel: Vec<String> = cols
                     .iter()
-                    .map(|c| if c == "province_code" { "p.code AS province_code, e.province_code AS province_code_bps".to_string() } else { format!("e.{c}") })
+                    .map(|c| {
+                        if c == "province_code" {
+                            "p.code AS province_code, e.province_code AS province_code_bps".to_string()
+                        } else {
+                            format!("e.{c}")
+                        }
+                    })
                     .collect();
                 vec![format!(
                     "CREATE VIEW {name} AS SELECT {}, e.{EXTRACT_DATE} FROM (SELECT * FROM {latest}) e JOIN provinces p ON p.bps_code = e.province_code",
@@ -337,7 +390,11 @@ fn register_bookkeeping(ctx: &SessionContext, ledger: &Ledger, as_of: NaiveDate)
             Field::new("extract_date", DataType::Date32, false),
             Field::new("state", DataType::Utf8, false),
         ])),
-        vec![strings(n_source.into_iter()), Arc::new(Date32Array::from(n_date)), strings(n_state.into_iter())],
+        vec![
+            strings(n_source.into_iter()),
+            Arc::new(Date32Array::from(n_date)),
+            strings(n_state.into_iter()),
+        ],
     )?;
     mem(
         ctx,

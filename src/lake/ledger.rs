@@ -114,7 +114,10 @@ impl LedgerEntry {
     }
 
     pub fn night_ref(&self) -> NightRef {
-        NightRef { night: self.night, version: self.version }
+        NightRef {
+            night: self.night,
+            version: self.version,
+        }
     }
 }
 
@@ -193,7 +196,10 @@ impl Ledger {
 
     /// The delivery in use for a night: its latest ingested version.
     pub fn effective(&self, system: System, night: NaiveDate) -> Option<&LedgerEntry> {
-        self.deliveries(system, night).iter().rev().find(|e| e.status == DeliveryStatus::Ingested)
+        self.deliveries(system, night)
+            .iter()
+            .rev()
+            .find(|e| e.status == DeliveryStatus::Ingested)
     }
 
     /// The delivery with this `_DONE`, if it was seen before.
@@ -241,7 +247,12 @@ impl Ledger {
         let mut rows = 0;
         let mut cursor = Some(at);
         while let Some(r) = cursor {
-            let Some(f) = self.deliveries(table.system, r.night).iter().find(|e| e.version == r.version).and_then(|e| e.file(table.name)) else {
+            let Some(f) = self
+                .deliveries(table.system, r.night)
+                .iter()
+                .find(|e| e.version == r.version)
+                .and_then(|e| e.file(table.name))
+            else {
                 break;
             };
             rows += f.rows_stored;

@@ -90,7 +90,10 @@ pub async fn snapshot_state(
     let key = table.key[0];
     for path in ledger.snapshot_chain(table, at) {
         let bytes = lake.get(&path).await?;
-        let perr = |source| LakeError::Parquet { path: path.clone(), source };
+        let perr = |source| LakeError::Parquet {
+            path: path.clone(),
+            source,
+        };
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(perr)?;
         let schema = builder.parquet_schema();
         let mut idx = Vec::new();
@@ -99,14 +102,25 @@ pub async fn snapshot_state(
                 .columns()
                 .iter()
                 .position(|c| c.name() == name)
-                .ok_or_else(|| LakeError::Schema { path: path.clone(), column: name.to_string() })?;
+                .ok_or_else(|| LakeError::Schema {
+                    path: path.clone(),
+                    column: name.to_string(),
+                })?;
             idx.push(i);
         }
         let mask = ProjectionMask::leaves(schema, idx);
         let reader = builder.with_projection(mask).build().map_err(perr)?;
         for batch in reader {
-            let batch = batch.map_err(|source| LakeError::Arrow { path: path.clone(), source })?;
-            let col = |name: &str| batch.column_by_name(name).ok_or_else(|| LakeError::Schema { path: path.clone(), column: name.to_string() });
+            let batch = batch.map_err(|source| LakeError::Arrow {
+                path: path.clone(),
+                source,
+            })?;
+            let col = |name: &str| {
+                batch.column_by_name(name).ok_or_else(|| LakeError::Schema {
+                    path: path.clone(),
+                    column: name.to_string(),
+                })
+            };
             let keys = col(key)?.as_string::<i32>().clone();
             let ops = col(crate::contract::OP)?.as_string::<i32>().clone();
             let hashes = col(crate::contract::ROW_HASH)?.as_fixed_size_binary().clone();

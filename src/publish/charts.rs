@@ -10,8 +10,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::format::{fmt_int, month_short};
 use super::PublishError;
+use super::format::{fmt_int, month_short};
 use crate::clock::Month;
 
 const FONT: &str = "sans-serif";
@@ -35,13 +35,20 @@ pub const MAP_CLASSES: [(RGBColor, &str); 5] = [
 ];
 
 /// Colours of the age buckets of open complaints never followed up.
-pub const AGE_COLOURS: [RGBColor; 4] =
-    [RGBColor(0xfd, 0xd4, 0x9e), RGBColor(0xfc, 0x8d, 0x59), RGBColor(0xd7, 0x30, 0x1f), RGBColor(0x7f, 0x00, 0x00)];
+pub const AGE_COLOURS: [RGBColor; 4] = [
+    RGBColor(0xfd, 0xd4, 0x9e),
+    RGBColor(0xfc, 0x8d, 0x59),
+    RGBColor(0xd7, 0x30, 0x1f),
+    RGBColor(0x7f, 0x00, 0x00),
+];
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 fn chart_err<E: std::error::Error + Send + Sync + 'static>(chart: &'static str) -> impl FnOnce(E) -> PublishError {
-    move |e| PublishError::Chart { chart, source: Box::new(e) }
+    move |e| PublishError::Chart {
+        chart,
+        source: Box::new(e),
+    }
 }
 
 /// Draw into an SVG string and tag it for the page (class, role, label).
@@ -110,16 +117,21 @@ pub fn tile_map(tiles: &[Tile]) -> Result<String, PublishError> {
             let class = t.counts.and_then(|(p, w)| map_class(p, w));
             let fill = class.map_or(NO_DATA, |c| MAP_CLASSES[c].0);
             let ink: &'static RGBColor = if class.is_some_and(|c| c >= 3) { &WHITE } else { &INK };
-            root.draw(&Rectangle::new([(x, y), (x + TILE, y + TILE)], fill.filled())).map_err(chart_err("tile map"))?;
+            root.draw(&Rectangle::new([(x, y), (x + TILE, y + TILE)], fill.filled()))
+                .map_err(chart_err("tile map"))?;
             let top = text_style(15.0, ink).pos(Pos::new(HPos::Center, VPos::Center));
-            let bold = TextStyle::from((FONT, 15.0).into_font().style(FontStyle::Bold)).color(ink).pos(Pos::new(HPos::Center, VPos::Center));
-            root.draw(&Text::new(t.label.clone(), (x + TILE / 2, y + 20), bold)).map_err(chart_err("tile map"))?;
+            let bold = TextStyle::from((FONT, 15.0).into_font().style(FontStyle::Bold))
+                .color(ink)
+                .pos(Pos::new(HPos::Center, VPos::Center));
+            root.draw(&Text::new(t.label.clone(), (x + TILE / 2, y + 20), bold))
+                .map_err(chart_err("tile map"))?;
             let value = match t.counts {
                 Some((p, w)) if w > 0 => format!("{}%", whole_percent(p, w)),
                 Some(_) => "–".to_string(),
                 None => "t.a.".to_string(),
             };
-            root.draw(&Text::new(value, (x + TILE / 2, y + 40), top)).map_err(chart_err("tile map"))?;
+            root.draw(&Text::new(value, (x + TILE / 2, y + 40), top))
+                .map_err(chart_err("tile map"))?;
         }
         // Legend.
         let title = text_style(17.0, &INK);
@@ -131,12 +143,20 @@ pub fn tile_map(tiles: &[Tile]) -> Result<String, PublishError> {
         .map_err(chart_err("tile map"))?;
         let mut x = LEFT;
         let y = legend_top + 28;
-        let items: Vec<(RGBColor, &str)> =
-            MAP_CLASSES.iter().copied().chain(std::iter::once((NO_DATA, "tidak ada aduan terbuka"))).collect();
+        let items: Vec<(RGBColor, &str)> = MAP_CLASSES
+            .iter()
+            .copied()
+            .chain(std::iter::once((NO_DATA, "tidak ada aduan terbuka")))
+            .collect();
         for (colour, text) in items {
-            root.draw(&Rectangle::new([(x, y), (x + 28, y + 20)], colour.filled())).map_err(chart_err("tile map"))?;
-            root.draw(&Text::new(text.to_string(), (x + 35, y + 10), text_style(16.0, &INK).pos(Pos::new(HPos::Left, VPos::Center))))
+            root.draw(&Rectangle::new([(x, y), (x + 28, y + 20)], colour.filled()))
                 .map_err(chart_err("tile map"))?;
+            root.draw(&Text::new(
+                text.to_string(),
+                (x + 35, y + 10),
+                text_style(16.0, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(chart_err("tile map"))?;
             x += 35 + (text.chars().count() as i32) * 8 + 26;
         }
         Ok(())
@@ -161,7 +181,12 @@ pub fn stacked_bars(
     let n = rows.len().max(1) as i32;
     let band = 19;
     let height = (n * band + 110) as u32;
-    let max = rows.iter().map(|r| r.segments.iter().map(|v| (*v).max(0)).sum::<i128>()).max().unwrap_or(0).max(1) as f64;
+    let max = rows
+        .iter()
+        .map(|r| r.segments.iter().map(|v| (*v).max(0)).sum::<i128>())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     svg(chart, aria, (1100, height), |root| {
         let mut c = ChartBuilder::on(root)
             .margin_top(34)
@@ -196,7 +221,10 @@ pub fn stacked_bars(
                     continue;
                 }
                 let colour = series.get(j).map_or(TEAL, |s| s.1);
-                let mut r = Rectangle::new([(start, SegmentValue::Exact(k)), (start + v, SegmentValue::Exact(k + 1))], colour.filled());
+                let mut r = Rectangle::new(
+                    [(start, SegmentValue::Exact(k)), (start + v, SegmentValue::Exact(k + 1))],
+                    colour.filled(),
+                );
                 r.set_margin(3, 3, 0, 0);
                 c.draw_series(std::iter::once(r)).map_err(chart_err(chart))?;
                 start += v;
@@ -211,9 +239,14 @@ pub fn stacked_bars(
 fn legend(root: &Area<'_>, series: &[(&str, RGBColor)], left: i32) -> Result<(), PublishError> {
     let mut x = left;
     for (name, colour) in series {
-        root.draw(&Rectangle::new([(x, 8), (x + 14, 22)], colour.filled())).map_err(chart_err("legend"))?;
-        root.draw(&Text::new(name.to_string(), (x + 20, 15), text_style(14.0, &INK).pos(Pos::new(HPos::Left, VPos::Center))))
+        root.draw(&Rectangle::new([(x, 8), (x + 14, 22)], colour.filled()))
             .map_err(chart_err("legend"))?;
+        root.draw(&Text::new(
+            name.to_string(),
+            (x + 20, 15),
+            text_style(14.0, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(chart_err("legend"))?;
         x += 20 + name.chars().count() as i32 * 8 + 26;
     }
     Ok(())
@@ -308,42 +341,52 @@ pub fn trend_lines(rows: &[TrendRow], series: &[(&str, RGBColor)]) -> Result<Str
     let chart = "trend";
     let n = rows.len().max(1) as i32;
     let max = rows.iter().flat_map(|r| r.values.iter().copied()).max().unwrap_or(0).max(1) as f64;
-    svg(chart, "Tren 12 bulan: aduan diterima, ditindaklanjuti, dan terbuka belum ditindaklanjuti", (1100, 380), |root| {
-        let mut c = ChartBuilder::on(root)
-            .margin_top(40)
-            .margin_right(30)
-            .margin_left(10)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.4f64..(n as f64 - 0.6), 0f64..max * 1.12)
-            .map_err(chart_err(chart))?;
-        c.configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_labels(n as usize)
-            .x_label_style(text_style(13.0, &MUTED))
-            .y_label_style(text_style(13.0, &MUTED))
-            .x_label_formatter(&|v| {
-                let i = v.round();
-                if (v - i).abs() > 0.01 || i < 0.0 {
-                    return String::new();
-                }
-                rows.get(i as usize).map(|r| month_short(r.month)).unwrap_or_default()
-            })
-            .y_label_formatter(&|v| fmt_int(v.round() as i128))
-            .draw()
-            .map_err(chart_err(chart))?;
-        for (j, (_, colour)) in series.iter().enumerate() {
-            let points: Vec<(f64, f64)> =
-                rows.iter().enumerate().filter_map(|(i, r)| r.values.get(j).map(|v| (i as f64, *v as f64))).collect();
-            c.draw_series(LineSeries::new(points.clone(), colour.stroke_width(3))).map_err(chart_err(chart))?;
-            c.draw_series(points.into_iter().map(|p| Circle::new(p, 4, colour.filled()))).map_err(chart_err(chart))?;
-        }
-        legend(root, series, 80)?;
-        Ok(())
-    })
+    svg(
+        chart,
+        "Tren 12 bulan: aduan diterima, ditindaklanjuti, dan terbuka belum ditindaklanjuti",
+        (1100, 380),
+        |root| {
+            let mut c = ChartBuilder::on(root)
+                .margin_top(40)
+                .margin_right(30)
+                .margin_left(10)
+                .x_label_area_size(36)
+                .y_label_area_size(70)
+                .build_cartesian_2d(-0.4f64..(n as f64 - 0.6), 0f64..max * 1.12)
+                .map_err(chart_err(chart))?;
+            c.configure_mesh()
+                .disable_x_mesh()
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(GRID)
+                .axis_style(MUTED)
+                .x_labels(n as usize)
+                .x_label_style(text_style(13.0, &MUTED))
+                .y_label_style(text_style(13.0, &MUTED))
+                .x_label_formatter(&|v| {
+                    let i = v.round();
+                    if (v - i).abs() > 0.01 || i < 0.0 {
+                        return String::new();
+                    }
+                    rows.get(i as usize).map(|r| month_short(r.month)).unwrap_or_default()
+                })
+                .y_label_formatter(&|v| fmt_int(v.round() as i128))
+                .draw()
+                .map_err(chart_err(chart))?;
+            for (j, (_, colour)) in series.iter().enumerate() {
+                let points: Vec<(f64, f64)> = rows
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| r.values.get(j).map(|v| (i as f64, *v as f64)))
+                    .collect();
+                c.draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))
+                    .map_err(chart_err(chart))?;
+                c.draw_series(points.into_iter().map(|p| Circle::new(p, 4, colour.filled())))
+                    .map_err(chart_err(chart))?;
+            }
+            legend(root, series, 80)?;
+            Ok(())
+        },
+    )
 }
 
 #[cfg(test)]
@@ -366,8 +409,18 @@ mod tests {
     #[test]
     fn tile_map_is_svg_with_labels_escaped() {
         let tiles = vec![
-            Tile { row: 0, col: 0, label: "ACEH".into(), counts: Some((3, 4)) },
-            Tile { row: 1, col: 1, label: "<b>".into(), counts: Some((0, 0)) },
+            Tile {
+                row: 0,
+                col: 0,
+                label: "ACEH".into(),
+                counts: Some((3, 4)),
+            },
+            Tile {
+                row: 1,
+                col: 1,
+                label: "<b>".into(),
+                counts: Some((0, 0)),
+            },
         ];
         let s = tile_map(&tiles).unwrap();
         assert!(s.starts_with("<svg class=\"chart\" role=\"img\""));

@@ -12,8 +12,20 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use crate::clock::Month;
 
 /// Indonesian month names, January first.
-pub const MONTHS_ID: [&str; 12] =
-    ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"];
+pub const MONTHS_ID: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
 
 /// Three-letter Indonesian month abbreviations.
 pub const MONTHS_ID_SHORT: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"];
@@ -199,7 +211,9 @@ impl Value {
 fn column_values(array: &ArrayRef) -> Vec<Value> {
     let n = array.len();
     let ints = |get: &dyn Fn(usize) -> i128| -> Vec<Value> {
-        (0..n).map(|i| if array.is_null(i) { Value::Null } else { Value::Int(get(i)) }).collect()
+        (0..n)
+            .map(|i| if array.is_null(i) { Value::Null } else { Value::Int(get(i)) })
+            .collect()
     };
     match array.data_type() {
         DataType::Int8 => ints(&|i| array.as_primitive::<Int8Type>().value(i).into()),
@@ -212,7 +226,11 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
         DataType::UInt64 => ints(&|i| array.as_primitive::<UInt64Type>().value(i).into()),
         DataType::Float32 | DataType::Float64 => {
             let floats: Vec<Option<f64>> = match array.data_type() {
-                DataType::Float32 => array.as_primitive::<arrow::datatypes::Float32Type>().iter().map(|v| v.map(f64::from)).collect(),
+                DataType::Float32 => array
+                    .as_primitive::<arrow::datatypes::Float32Type>()
+                    .iter()
+                    .map(|v| v.map(f64::from))
+                    .collect(),
                 _ => array.as_primitive::<arrow::datatypes::Float64Type>().iter().collect(),
             };
             floats.into_iter().map(|v| v.map_or(Value::Null, Value::Float)).collect()
@@ -229,14 +247,34 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
                 .collect()
         }
         DataType::Boolean => array.as_boolean().iter().map(|v| v.map_or(Value::Null, Value::Bool)).collect(),
-        DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.map_or(Value::Null, |s| Value::Text(s.to_string()))).collect(),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|v| v.map_or(Value::Null, |s| Value::Text(s.to_string()))).collect(),
-        DataType::Utf8View => array.as_string_view().iter().map(|v| v.map_or(Value::Null, |s| Value::Text(s.to_string()))).collect(),
+        DataType::Utf8 => array
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map_or(Value::Null, |s| Value::Text(s.to_string())))
+            .collect(),
+        DataType::LargeUtf8 => array
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.map_or(Value::Null, |s| Value::Text(s.to_string())))
+            .collect(),
+        DataType::Utf8View => array
+            .as_string_view()
+            .iter()
+            .map(|v| v.map_or(Value::Null, |s| Value::Text(s.to_string())))
+            .collect(),
         _ => {
             // Dates, timestamps, anything else: arrow's own display form.
             let opts = FormatOptions::default();
             match ArrayFormatter::try_new(array.as_ref(), &opts) {
-                Ok(f) => (0..n).map(|i| if array.is_null(i) { Value::Null } else { Value::Text(f.value(i).to_string()) }).collect(),
+                Ok(f) => (0..n)
+                    .map(|i| {
+                        if array.is_null(i) {
+                            Value::Null
+                        } else {
+                            Value::Text(f.value(i).to_string())
+                        }
+                    })
+                    .collect(),
                 Err(_) => (0..n).map(|_| Value::Null).collect(),
             }
         }
@@ -259,7 +297,8 @@ impl Grid {
         for batch in batches {
             let cols: Vec<Vec<Value>> = batch.columns().iter().map(column_values).collect();
             for r in 0..batch.num_rows() {
-                grid.rows.push(cols.iter().map(|c| c.get(r).cloned().unwrap_or(Value::Null)).collect());
+                grid.rows
+                    .push(cols.iter().map(|c| c.get(r).cloned().unwrap_or(Value::Null)).collect());
             }
         }
         grid
@@ -309,7 +348,10 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape_html(r#"<script>alert("x&y")</script>'"#), "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;");
+        assert_eq!(
+            escape_html(r#"<script>alert("x&y")</script>'"#),
+            "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"
+        );
     }
 
     #[test]

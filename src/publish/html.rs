@@ -13,8 +13,7 @@
 
 use super::charts::{self, BarRow, BulletRow, Tile, TrendRow};
 use super::format::{
-    decimal_change, escape_html as e, fmt_change_decimal, fmt_change_int, fmt_decimal_str, fmt_int, month_long, month_short, Grid,
-    Value,
+    Grid, Value, decimal_change, escape_html as e, fmt_change_decimal, fmt_change_int, fmt_decimal_str, fmt_int, month_long, month_short,
 };
 use super::{BundleInput, PublishError, ReportTable, TrendPoint};
 use crate::contract::reference::provinces;
@@ -242,7 +241,16 @@ fn int_of(grid: &Grid, row: &[Value], col: &str) -> i128 {
 
 /// The id of a table's section and of its methodology entry.
 fn section_id(name: &str) -> String {
-    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("tabel-{clean}")
 }
 
@@ -251,7 +259,9 @@ fn method_id(name: &str) -> String {
 }
 
 pub fn render(input: &BundleInput, grids: &[Grid]) -> Result<String, PublishError> {
-    let mut p = Page { out: String::with_capacity(256 * 1024) };
+    let mut p = Page {
+        out: String::with_capacity(256 * 1024),
+    };
     let month = month_long(input.month);
     p.push("<!DOCTYPE html>\n<html lang=\"id\">\n<head>\n<meta charset=\"utf-8\">\n");
     p.push("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -334,13 +344,20 @@ fn delta_html(change: Option<(String, i128)>, better: Better, prev_label: &str) 
         -1 => "▼",
         _ => "■",
     };
-    format!("<div class=\"delta {class}\">{arrow} {} dibanding {}</div>", e(&text), e(prev_label))
+    format!(
+        "<div class=\"delta {class}\">{arrow} {} dibanding {}</div>",
+        e(&text),
+        e(prev_label)
+    )
 }
 
 fn headline(p: &mut Page, input: &BundleInput) {
     let (now, prev) = this_and_previous(input);
     p.push("<section id=\"ringkasan\" class=\"keep\">\n<h2>Ringkasan bulan ini</h2>\n");
-    p.push(&format!("<p class=\"en\">Headline figures, {} (national)</p>\n", e(&input.month.to_string())));
+    p.push(&format!(
+        "<p class=\"en\">Headline figures, {} (national)</p>\n",
+        e(&input.month.to_string())
+    ));
     let Some(now) = now else {
         p.push("<p class=\"note\">Data tren untuk bulan ini tidak tersedia.</p>\n</section>\n");
         return;
@@ -392,7 +409,9 @@ fn headline(p: &mut Page, input: &BundleInput) {
         p,
         "",
         "Median hari s.d. tindak lanjut",
-        now.median_days_to_follow_up.as_deref().map_or("–".into(), |m| format!("{} <small>hari</small>", e(&fmt_decimal_str(m)))),
+        now.median_days_to_follow_up
+            .as_deref()
+            .map_or("–".into(), |m| format!("{} <small>hari</small>", e(&fmt_decimal_str(m)))),
         "dari diterima sampai tindak lanjut pertama".into(),
         delta_html(dec_change(|t| &t.median_days_to_follow_up, " hari"), Better::Down, &prev_label),
     );
@@ -400,7 +419,9 @@ fn headline(p: &mut Page, input: &BundleInput) {
         p,
         "",
         &format!("Memenuhi SLA {} hari", sla_days),
-        now.sla_met_pct.as_deref().map_or("–".into(), |m| format!("{}<small>%</small>", e(&fmt_decimal_str(m)))),
+        now.sla_met_pct
+            .as_deref()
+            .map_or("–".into(), |m| format!("{}<small>%</small>", e(&fmt_decimal_str(m)))),
         "kohort aduan yang diterima dua bulan lalu".into(),
         delta_html(dec_change(|t| &t.sla_met_pct, " poin"), Better::Up, &prev_label),
     );
@@ -463,7 +484,9 @@ fn map_section(p: &mut Page, input: &BundleInput, grids: &[Grid]) -> Result<(), 
 
 fn trend_section(p: &mut Page, input: &BundleInput) -> Result<(), PublishError> {
     p.push("<section id=\"tren\" class=\"keep\">\n<h2>Tren 12 bulan</h2>\n");
-    p.push("<p class=\"en\">12-month trend: received, followed up (first follow-up in month), open and never followed up at month end</p>\n");
+    p.push(
+        "<p class=\"en\">12-month trend: received, followed up (first follow-up in month), open and never followed up at month end</p>\n",
+    );
     if input.trend.is_empty() {
         p.push("<p class=\"note\">Data tren tidak tersedia.</p>\n</section>\n");
         return Ok(());
@@ -485,7 +508,14 @@ fn trend_section(p: &mut Page, input: &BundleInput) -> Result<(), PublishError> 
     p.push(&charts::trend_lines(&rows, &series)?);
     p.push("</div>\n");
     p.push("<div class=\"scroll\"><table class=\"data\"><thead><tr><th>Bulan</th>");
-    for h in ["Diterima", "Ditindaklanjuti pertama kali", "Terbuka akhir bulan", "Terbuka, belum pernah ditindaklanjuti", "Median hari s.d. tindak lanjut", "% memenuhi SLA"] {
+    for h in [
+        "Diterima",
+        "Ditindaklanjuti pertama kali",
+        "Terbuka akhir bulan",
+        "Terbuka, belum pernah ditindaklanjuti",
+        "Median hari s.d. tindak lanjut",
+        "% memenuhi SLA",
+    ] {
         p.push(&format!("<th class=\"num\">{}</th>", e(h)));
     }
     p.push("</tr></thead><tbody>\n");
@@ -509,7 +539,9 @@ fn trend_section(p: &mut Page, input: &BundleInput) -> Result<(), PublishError> 
 
 /// Rows other than the national one, in table order.
 fn province_rows(grid: &Grid) -> impl Iterator<Item = &Vec<Value>> {
-    grid.rows.iter().filter(move |r| grid.get(r, "province_code").as_text() != Some(NATIONAL))
+    grid.rows
+        .iter()
+        .filter(move |r| grid.get(r, "province_code").as_text() != Some(NATIONAL))
 }
 
 fn table_section(p: &mut Page, table: &ReportTable, grid: &Grid) -> Result<(), PublishError> {
@@ -532,10 +564,15 @@ fn table_section(p: &mut Page, table: &ReportTable, grid: &Grid) -> Result<(), P
             let rows: Vec<BarRow> = province_rows(grid)
                 .map(|r| BarRow {
                     label: grid.get(r, "province_name").display(),
-                    segments: ["not_followed_up_0_30", "not_followed_up_31_90", "not_followed_up_91_180", "not_followed_up_over_180"]
-                        .iter()
-                        .map(|c| int_of(grid, r, c))
-                        .collect(),
+                    segments: [
+                        "not_followed_up_0_30",
+                        "not_followed_up_31_90",
+                        "not_followed_up_91_180",
+                        "not_followed_up_over_180",
+                    ]
+                    .iter()
+                    .map(|c| int_of(grid, r, c))
+                    .collect(),
                 })
                 .collect();
             if !rows.is_empty() {
@@ -573,7 +610,10 @@ fn table_section(p: &mut Page, table: &ReportTable, grid: &Grid) -> Result<(), P
                     "open by violation",
                     "Aduan terbuka per jenis pelanggaran",
                     &rows,
-                    &[("Terbuka akhir bulan", charts::LIGHT_TEAL), ("…belum pernah ditindaklanjuti", charts::RED)],
+                    &[
+                        ("Terbuka akhir bulan", charts::LIGHT_TEAL),
+                        ("…belum pernah ditindaklanjuti", charts::RED),
+                    ],
                     "jumlah aduan",
                 )?);
                 p.push("</div>\n");
@@ -653,7 +693,11 @@ fn data_quality_summary(p: &mut Page, grid: &Grid) {
         let dates = |col: &str| grid.get(r, col).display().split_whitespace().collect::<Vec<_>>().join(", ");
         let missing = dates("missing_dates");
         if !missing.is_empty() {
-            add(source.clone(), format!("ekstrak tidak dikirim untuk malam {missing}"), table.clone());
+            add(
+                source.clone(),
+                format!("ekstrak tidak dikirim untuk malam {missing}"),
+                table.clone(),
+            );
         }
         let rejected = dates("rejected_dates");
         if !rejected.is_empty() {
@@ -662,11 +706,19 @@ fn data_quality_summary(p: &mut Page, grid: &Grid) {
         let q = int_of(grid, r, "rows_quarantined");
         if q > 0 {
             let read = fmt_int(int_of(grid, r, "rows_read"));
-            add(source.clone(), format!("{} baris dikarantina (dari {read} baris dibaca)", fmt_int(q)), table.clone());
+            add(
+                source.clone(),
+                format!("{} baris dikarantina (dari {read} baris dibaca)", fmt_int(q)),
+                table.clone(),
+            );
         }
         let orphans = int_of(grid, r, "orphan_events");
         if orphans > 0 {
-            add(source.clone(), format!("{} event tanpa baris aduan", fmt_int(orphans)), table.clone());
+            add(
+                source.clone(),
+                format!("{} event tanpa baris aduan", fmt_int(orphans)),
+                table.clone(),
+            );
         }
     }
     if groups.is_empty() {
@@ -675,7 +727,12 @@ fn data_quality_summary(p: &mut Page, grid: &Grid) {
     }
     p.push("<div class=\"alert\"><h2>Catatan kualitas data</h2><ul>\n");
     for (source, what, tables) in groups {
-        p.push(&format!("<li><b>{}</b> ({}): {}</li>\n", e(&source), e(&tables.join(", ")), e(&what)));
+        p.push(&format!(
+            "<li><b>{}</b> ({}): {}</li>\n",
+            e(&source),
+            e(&tables.join(", ")),
+            e(&what)
+        ));
     }
     p.push("</ul></div>\n");
 }
@@ -689,7 +746,10 @@ fn breakable(name: &str) -> String {
 /// constant `period` column is left out (it is in the CSV and XLSX).
 fn html_table(p: &mut Page, grid: &Grid) {
     let shown: Vec<usize> = (0..grid.columns.len()).filter(|&i| grid.columns[i] != "period").collect();
-    let numeric: Vec<bool> = shown.iter().map(|&i| grid.rows.iter().any(|r| r.get(i).is_some_and(Value::is_number))).collect();
+    let numeric: Vec<bool> = shown
+        .iter()
+        .map(|&i| grid.rows.iter().any(|r| r.get(i).is_some_and(Value::is_number)))
+        .collect();
     let flag_cols = ["missing_dates", "rejected_dates"];
     let many = if shown.len() > 9 { " many" } else { "" };
     p.push(&format!("<div class=\"scroll\"><table class=\"data{many}\">\n<thead><tr>"));
@@ -739,14 +799,25 @@ fn methodology(p: &mut Page, input: &BundleInput) {
     ));
     p.push("<h3>Parameter</h3>\n<dl class=\"kv\">\n");
     for (k, v) in &input.params {
-        p.push(&format!("<dt><code>{}</code></dt><dd><code>{}</code></dd>\n", e(k), e(&v.to_string())));
+        p.push(&format!(
+            "<dt><code>{}</code></dt><dd><code>{}</code></dd>\n",
+            e(k),
+            e(&v.to_string())
+        ));
     }
-    p.push(&format!("<dt>Versi program</dt><dd><code>{}</code></dd>\n</dl>\n", e(&input.program_version)));
+    p.push(&format!(
+        "<dt>Versi program</dt><dd><code>{}</code></dd>\n</dl>\n",
+        e(&input.program_version)
+    ));
 
     if !input.snapshots.is_empty() {
         p.push("<h3>Snapshot yang dipakai</h3>\n<dl class=\"kv\">\n");
         for (table, night) in &input.snapshots {
-            p.push(&format!("<dt><code>{}</code></dt><dd>ekstrak malam {}</dd>\n", e(table), night.format("%Y-%m-%d")));
+            p.push(&format!(
+                "<dt><code>{}</code></dt><dd>ekstrak malam {}</dd>\n",
+                e(table),
+                night.format("%Y-%m-%d")
+            ));
         }
         p.push("</dl>\n");
     }

@@ -6,7 +6,7 @@
 //! Like the report, the page is self-contained: inline CSS, relative links.
 
 use super::format::{escape_html as e, fmt_decimal_str, fmt_int, month_long};
-use super::{PublishError, MANIFEST, SIG, SUMS};
+use super::{MANIFEST, PublishError, SIG, SUMS};
 use crate::clock::Month;
 use crate::storage::Location;
 
@@ -27,13 +27,19 @@ pub struct MonthEntry {
 
 fn store_err(root: &Location, rel: &str) -> impl FnOnce(crate::storage::StorageError) -> PublishError {
     let url = root.url_of(rel);
-    move |source| PublishError::Storage { url, source: Box::new(source) }
+    move |source| PublishError::Storage {
+        url,
+        source: Box::new(source),
+    }
 }
 
 /// Read what the index needs of one published month.
 pub async fn month_entry(root: &Location, month: Month) -> Result<MonthEntry, PublishError> {
     let m = month.to_string();
-    let mut entry = MonthEntry { month: m.clone(), ..Default::default() };
+    let mut entry = MonthEntry {
+        month: m.clone(),
+        ..Default::default()
+    };
     let sums = format!("{m}/{SUMS}");
     entry.complete = root.head_opt(&sums).await.map_err(store_err(root, &sums))?.is_some();
     let sig = format!("{m}/{SIG}");
@@ -140,12 +146,19 @@ pub fn render(entries: &[MonthEntry]) -> String {
 
 /// Rewrite `<root>/index.html` from the months present under the root.
 pub async fn regenerate(root: &Location) -> Result<(), PublishError> {
-    let mut months: Vec<Month> =
-        root.list_dirs("").await.map_err(store_err(root, ""))?.iter().filter_map(|d| Month::parse(d)).collect();
+    let mut months: Vec<Month> = root
+        .list_dirs("")
+        .await
+        .map_err(store_err(root, ""))?
+        .iter()
+        .filter_map(|d| Month::parse(d))
+        .collect();
     months.sort_by(|a, b| b.cmp(a));
     let mut entries = Vec::with_capacity(months.len());
     for m in months {
         entries.push(month_entry(root, m).await?);
     }
-    root.put("index.html", render(&entries).into_bytes()).await.map_err(store_err(root, "index.html"))
+    root.put("index.html", render(&entries).into_bytes())
+        .await
+        .map_err(store_err(root, "index.html"))
 }

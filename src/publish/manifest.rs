@@ -91,12 +91,24 @@ pub fn build(
         as_of: input.as_of.format("%Y-%m-%d").to_string(),
         program_version: &input.program_version,
         params: &input.params,
-        snapshots: input.snapshots.iter().map(|(t, d)| SnapshotUse { table: t, night: d.format("%Y-%m-%d").to_string() }).collect(),
+        snapshots: input
+            .snapshots
+            .iter()
+            .map(|(t, d)| SnapshotUse {
+                table: t,
+                night: d.format("%Y-%m-%d").to_string(),
+            })
+            .collect(),
         extracts: &input.extracts,
         queries: input
             .tables
             .iter()
-            .map(|t| QueryUse { file: &t.query_file, table: &t.name, sha256: &t.sql_sha256, sql: &t.sql })
+            .map(|t| QueryUse {
+                file: &t.query_file,
+                table: &t.name,
+                sha256: &t.sql_sha256,
+                sql: &t.sql,
+            })
             .collect(),
         outputs: files
             .iter()

@@ -139,7 +139,9 @@ pub enum PublishError {
         #[source]
         source: ssh_key::Error,
     },
-    #[error("signing key {path} is encrypted; the publisher runs unattended, so give it an unencrypted copy (`ssh-keygen -p -N '' -f copy`) readable only by the service user")]
+    #[error(
+        "signing key {path} is encrypted; the publisher runs unattended, so give it an unencrypted copy (`ssh-keygen -p -N '' -f copy`) readable only by the service user"
+    )]
     KeyEncrypted { path: PathBuf },
     #[error("signing key {path} is {algorithm}; only ssh-ed25519 keys are supported")]
     KeyAlgorithm { path: PathBuf, algorithm: String },
@@ -181,7 +183,9 @@ pub fn build(input: &BundleInput, signer: Option<&Signer>) -> Result<Bundle, Pub
             });
         }
         if !names.insert(t.name.as_str()) {
-            return Err(PublishError::Input { message: format!("table {:?} appears twice", t.name) });
+            return Err(PublishError::Input {
+                message: format!("table {:?} appears twice", t.name),
+            });
         }
     }
     let grids: Vec<format::Grid> = input.tables.iter().map(|t| format::Grid::from_batches(&t.batches)).collect();

@@ -32,18 +32,27 @@ impl Signer {
     /// Read an unencrypted OpenSSH ed25519 private key
     /// (`ssh-keygen -t ed25519 -N '' -f key`).
     pub fn from_openssh_file(path: &Path) -> Result<Self, PublishError> {
-        let pem = std::fs::read_to_string(path).map_err(|source| PublishError::KeyFile { path: path.to_path_buf(), source })?;
+        let pem = std::fs::read_to_string(path).map_err(|source| PublishError::KeyFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_openssh(&pem, path)
     }
 
     /// Parse an OpenSSH private key; `path` only names it in errors.
     pub fn from_openssh(pem: &str, path: &Path) -> Result<Self, PublishError> {
-        let key = PrivateKey::from_openssh(pem).map_err(|source| PublishError::Key { path: path.to_path_buf(), source })?;
+        let key = PrivateKey::from_openssh(pem).map_err(|source| PublishError::Key {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if key.is_encrypted() {
             return Err(PublishError::KeyEncrypted { path: path.to_path_buf() });
         }
         if key.algorithm() != Algorithm::Ed25519 {
-            return Err(PublishError::KeyAlgorithm { path: path.to_path_buf(), algorithm: key.algorithm().to_string() });
+            return Err(PublishError::KeyAlgorithm {
+                path: path.to_path_buf(),
+                algorithm: key.algorithm().to_string(),
+            });
         }
         Ok(Signer { key })
     }
@@ -81,12 +90,18 @@ impl Signer {
     pub fn write_private_openssh(&self, path: &Path) -> Result<(), PublishError> {
         self.key
             .write_openssh_file(path, LineEnding::LF)
-            .map_err(|source| PublishError::Key { path: path.to_path_buf(), source })
+            .map_err(|source| PublishError::Key {
+                path: path.to_path_buf(),
+                source,
+            })
     }
 
     /// An SSHSIG (PEM, `-----BEGIN SSH SIGNATURE-----`) of `message`.
     pub fn sign(&self, message: &[u8]) -> Result<String, PublishError> {
-        let sig = self.key.sign(NAMESPACE, HashAlg::Sha512, message).map_err(|source| PublishError::Sign { source })?;
+        let sig = self
+            .key
+            .sign(NAMESPACE, HashAlg::Sha512, message)
+            .map_err(|source| PublishError::Sign { source })?;
         sig.to_pem(LineEnding::LF).map_err(|source| PublishError::Sign { source })
     }
 }

@@ -32,7 +32,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{index, Bundle, PublishError, SIG, SUMS};
+use super::{Bundle, PublishError, SIG, SUMS, index};
 use crate::storage::Location;
 
 /// Prefix of staging folders in a local root.
@@ -49,7 +49,11 @@ pub async fn publish(root: &Location, bundle: &Bundle) -> Result<(), PublishErro
             let b = bundle.clone();
             tokio::task::spawn_blocking(move || publish_local(&dir, &b))
                 .await
-                .map_err(|e| PublishError::Local { op: "publish (task)", path: PathBuf::new(), source: std::io::Error::other(e) })??;
+                .map_err(|e| PublishError::Local {
+                    op: "publish (task)",
+                    path: PathBuf::new(),
+                    source: std::io::Error::other(e),
+                })??;
         }
         None => publish_object_store(root, bundle).await?,
     }
@@ -61,12 +65,24 @@ fn check_rel(rel: &str) -> Result<(), PublishError> {
     let ok = !rel.is_empty()
         && !rel.starts_with('/')
         && !rel.contains('\\')
-        && rel.split('/').all(|part| !part.is_empty() && part != "." && part != ".." && !part.starts_with('.'));
-    if ok { Ok(()) } else { Err(PublishError::Input { message: format!("bundle path {rel:?} is not a plain relative path") }) }
+        && rel
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != ".." && !part.starts_with('.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(PublishError::Input {
+            message: format!("bundle path {rel:?} is not a plain relative path"),
+        })
+    }
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> PublishError + 'a {
-    move |source| PublishError::Local { op, path: path.to_path_buf(), source }
+    move |source| PublishError::Local {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Remove what killed runs left: every `.staging-*` entry of the root.
@@ -85,7 +101,12 @@ pub fn clean_staging(root: &Path) -> Result<Vec<String>, PublishError> {
         }
         let path = entry.path();
         let is_dir = entry.file_type().map_err(io_err("inspect", &path))?.is_dir();
-        if is_dir { fs::remove_dir_all(&path) } else { fs::remove_file(&path) }.map_err(io_err("remove leftover", &path))?;
+        if is_dir {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        }
+        .map_err(io_err("remove leftover", &path))?;
         removed.push(name);
     }
     removed.sort();
@@ -134,7 +155,7 @@ pub enum Swap {
 pub fn swap_in(staging: &Path, target: &Path) -> Result<Swap, PublishError> {
     #[cfg(target_os = "linux")]
     {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
         match renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE) {
             Ok(()) => return Ok(Swap::Exchanged),
             Err(rustix::io::Errno::NOENT) if !target.exists() => {
@@ -178,7 +199,10 @@ pub fn publish_local(root: &Path, bundle: &Bundle) -> Result<Swap, PublishError>
 
 fn store_err(root: &Location, rel: &str) -> impl FnOnce(crate::storage::StorageError) -> PublishError {
     let url = root.url_of(rel);
-    move |source| PublishError::Storage { url, source: Box::new(source) }
+    move |source| PublishError::Storage {
+        url,
+        source: Box::new(source),
+    }
 }
 
 async fn publish_object_store(root: &Location, bundle: &Bundle) -> Result<(), PublishError> {

@@ -35,8 +35,8 @@ pub fn sheet_name(table: &str) -> String {
 pub fn build(input: &BundleInput, grids: &[Grid]) -> Result<Vec<u8>, PublishError> {
     let mut wb = Workbook::new();
     let end = input.month.next();
-    let created = ExcelDateTime::from_ymd(end.year.clamp(1900, 9999) as u16, end.month as u8, 1)
-        .map_err(xlsx_err("document creation date"))?;
+    let created =
+        ExcelDateTime::from_ymd(end.year.clamp(1900, 9999) as u16, end.month as u8, 1).map_err(xlsx_err("document creation date"))?;
     let props = DocProperties::new()
         .set_title(format!("Laporan tindak lanjut pengaduan ketenagakerjaan {}", input.month))
         .set_subject(format!("Periode {} · data s.d. {}", input.month, input.as_of))
@@ -45,7 +45,11 @@ pub fn build(input: &BundleInput, grids: &[Grid]) -> Result<Vec<u8>, PublishErro
         .set_creation_datetime(&created);
     wb.set_properties(&props);
 
-    let header = Format::new().set_bold().set_background_color(0x1F3B57).set_font_color(0xFFFFFF).set_align(FormatAlign::Center);
+    let header = Format::new()
+        .set_bold()
+        .set_background_color(0x1F3B57)
+        .set_font_color(0xFFFFFF)
+        .set_align(FormatAlign::Center);
     let int_fmt = Format::new().set_num_format("#,##0");
     let text_fmt = Format::new();
     let quoted = Format::new().set_quote_prefix();
@@ -61,7 +65,8 @@ pub fn build(input: &BundleInput, grids: &[Grid]) -> Result<Vec<u8>, PublishErro
         let ws = wb.add_worksheet();
         ws.set_name(&name).map_err(xlsx_err("sheet name"))?;
         for (c, col) in grid.columns.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, col, &header).map_err(xlsx_err("header cell"))?;
+            ws.write_string_with_format(0, c as u16, col, &header)
+                .map_err(xlsx_err("header cell"))?;
         }
         for (r, row) in grid.rows.iter().enumerate() {
             let r = r as u32 + 1;
@@ -91,7 +96,11 @@ pub fn build(input: &BundleInput, grids: &[Grid]) -> Result<Vec<u8>, PublishErro
 
 /// `#,##0.0` for one decimal, `#,##0` for none.
 fn decimal_format(scale: u32) -> String {
-    if scale == 0 { "#,##0".to_string() } else { format!("#,##0.{}", "0".repeat(scale as usize)) }
+    if scale == 0 {
+        "#,##0".to_string()
+    } else {
+        format!("#,##0.{}", "0".repeat(scale as usize))
+    }
 }
 
 #[cfg(test)]
@@ -106,7 +115,10 @@ mod tests {
         for s in ["", "abc", "12", " =x"] {
             assert!(!looks_like_formula(s), "{s:?}");
         }
-        assert_eq!(sheet_name("a_very_long_table_name_that_goes_beyond"), "a_very_long_table_name_that_goe");
+        assert_eq!(
+            sheet_name("a_very_long_table_name_that_goes_beyond"),
+            "a_very_long_table_name_that_goe"
+        );
         assert_eq!(decimal_format(1), "#,##0.0");
     }
 }

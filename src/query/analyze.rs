@@ -13,8 +13,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use datafusion::sql::sqlparser::ast::{
-    Ident, ObjectName, ObjectNamePart, Query, Spanned, Statement, TableFactor, Value,
-    ValueWithSpan, Visit, Visitor,
+    Ident, ObjectName, ObjectNamePart, Query, Spanned, Statement, TableFactor, Value, ValueWithSpan, Visit, Visitor,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -47,29 +46,24 @@ pub(crate) struct SqlFacts {
 
 /// Parses `sql` (the whole content of `file`) and collects what it reads.
 pub(crate) fn analyze(file: &Path, sql: &str) -> Result<SqlFacts> {
-    let statements =
-        Parser::parse_sql(&GenericDialect {}, sql).map_err(|source| QueryError::Parse {
-            file: file.to_path_buf(),
-            source,
-        })?;
+    let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|source| QueryError::Parse {
+        file: file.to_path_buf(),
+        source,
+    })?;
     let statement = match statements.as_slice() {
         [one] => one,
         [] => {
             return Err(QueryError::Statement {
                 file: file.to_path_buf(),
                 line: 1,
-                message: "the file holds no SQL statement; expected one SELECT after the header"
-                    .to_string(),
+                message: "the file holds no SQL statement; expected one SELECT after the header".to_string(),
             });
         }
         [_, second, ..] => {
             return Err(QueryError::Statement {
                 file: file.to_path_buf(),
                 line: line_of(second.span().start.line),
-                message: format!(
-                    "the file holds {} statements; expected exactly one SELECT",
-                    statements.len()
-                ),
+                message: format!("the file holds {} statements; expected exactly one SELECT", statements.len()),
             });
         }
     };
@@ -77,8 +71,7 @@ pub(crate) fn analyze(file: &Path, sql: &str) -> Result<SqlFacts> {
         return Err(QueryError::Statement {
             file: file.to_path_buf(),
             line: line_of(statement.span().start.line),
-            message: "expected a SELECT statement (optionally with WITH); a query file never changes data"
-                .to_string(),
+            message: "expected a SELECT statement (optionally with WITH); a query file never changes data".to_string(),
         });
     }
 
@@ -159,10 +152,7 @@ impl Visitor for Collector {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Self::Break> {
-        if let TableFactor::Table {
-            name, args: None, ..
-        } = factor
-        {
+        if let TableFactor::Table { name, args: None, .. } = factor {
             self.tables.push(TableRef {
                 name: object_name(name),
                 line: line_of(name.span().start.line),
@@ -178,9 +168,7 @@ impl Visitor for Collector {
             if name.is_empty() || name.chars().all(|c| c.is_ascii_digit()) {
                 return ControlFlow::Break((
                     line,
-                    format!(
-                        "placeholder `{text}`: use named parameters (`$month_start`), never positional ones"
-                    ),
+                    format!("placeholder `{text}`: use named parameters (`$month_start`), never positional ones"),
                 ));
             }
             self.params.push(ParamRef {

@@ -40,11 +40,7 @@ pub enum QueryError {
     /// The header comment of a query file is malformed; `message` says what
     /// was expected.
     #[error("{}:{line}: {message}", file.display())]
-    Header {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Header { file: PathBuf, line: usize, message: String },
 
     /// The SQL of a query file does not parse.
     #[error("{}: the SQL does not parse: {source}", file.display())]
@@ -56,11 +52,7 @@ pub enum QueryError {
 
     /// The SQL of a query file parses but is not what a query file may hold.
     #[error("{}:{line}: {message}", file.display())]
-    Statement {
-        file: PathBuf,
-        line: u64,
-        message: String,
-    },
+    Statement { file: PathBuf, line: u64, message: String },
 
     /// Two query files declare the same table.
     #[error(
@@ -80,31 +72,19 @@ pub enum QueryError {
         "{}:{line}: unknown table `{table}`: it is not a lake view (see docs/lake-views.md) and no query file declares it",
         file.display()
     )]
-    UnknownTable {
-        file: PathBuf,
-        line: u64,
-        table: String,
-    },
+    UnknownTable { file: PathBuf, line: u64, table: String },
 
     /// Queries read each other in a circle.
     #[error(
         "{}:{line}: dependency cycle: {cycle}; a query may only read lake views and queries that do not read it back",
         file.display()
     )]
-    Cycle {
-        file: PathBuf,
-        line: u64,
-        cycle: String,
-    },
+    Cycle { file: PathBuf, line: u64, cycle: String },
 
     /// The SQL uses a parameter the header does not declare, or the header
     /// declares one the SQL does not use.
     #[error("{}:{line}: {message}", file.display())]
-    ParamDeclaration {
-        file: PathBuf,
-        line: u64,
-        message: String,
-    },
+    ParamDeclaration { file: PathBuf, line: u64, message: String },
 
     /// A query uses a parameter the run does not provide.
     #[error(
@@ -142,9 +122,7 @@ pub enum QueryError {
     },
 
     /// `to_csv` met a floating-point column.
-    #[error(
-        "column `{column}` is {data_type}: CSV output refuses binary floating point; compute the column as DECIMAL"
-    )]
+    #[error("column `{column}` is {data_type}: CSV output refuses binary floating point; compute the column as DECIMAL")]
     FloatColumn { column: String, data_type: DataType },
 
     /// `to_csv` met a column type it has no published format for.

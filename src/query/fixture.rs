@@ -27,9 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{
-    ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, new_null_array,
-};
+use datafusion::arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, new_null_array};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
@@ -77,10 +75,7 @@ pub struct CaseReport {
 impl CaseReport {
     /// True when no table failed.
     pub fn passed(&self) -> bool {
-        !self
-            .tables
-            .iter()
-            .any(|(_, o)| matches!(o, TableOutcome::Failed(_)))
+        !self.tables.iter().any(|(_, o)| matches!(o, TableOutcome::Failed(_)))
     }
 
     /// A readable summary: one line per table, diffs below failed ones.
@@ -89,12 +84,8 @@ impl CaseReport {
         for (table, outcome) in &self.tables {
             match outcome {
                 TableOutcome::Passed => text.push_str(&format!("{}/{table}: ok\n", self.case)),
-                TableOutcome::Updated => {
-                    text.push_str(&format!("{}/{table}: expected file updated\n", self.case))
-                }
-                TableOutcome::Failed(diff) => {
-                    text.push_str(&format!("{}/{table}: MISMATCH\n{diff}", self.case))
-                }
+                TableOutcome::Updated => text.push_str(&format!("{}/{table}: expected file updated\n", self.case)),
+                TableOutcome::Failed(diff) => text.push_str(&format!("{}/{table}: MISMATCH\n{diff}", self.case)),
             }
         }
         text
@@ -121,10 +112,7 @@ pub fn list_cases(root: &Path) -> Result<Vec<PathBuf>> {
 /// Runs one case: loads its inputs, runs `queries`, compares the expected
 /// tables (rewriting differing ones when `update`).
 pub async fn run_case(queries: &QuerySet, case_dir: &Path, update: bool) -> Result<CaseReport> {
-    let case = case_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let case = case_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let params = read_params(&case_dir.join("params.toml"))?;
     let expected = read_expected(queries, &case_dir.join("expected"))?;
 
@@ -147,10 +135,7 @@ pub async fn run_case(queries: &QuerySet, case_dir: &Path, update: bool) -> Resu
             })?;
             TableOutcome::Updated
         } else {
-            TableOutcome::Failed(line_diff(
-                &String::from_utf8_lossy(want),
-                &String::from_utf8_lossy(&got),
-            ))
+            TableOutcome::Failed(line_diff(&String::from_utf8_lossy(want), &String::from_utf8_lossy(&got)))
         };
         tables.push((report.query.name.clone(), outcome));
     }
@@ -170,21 +155,13 @@ fn read_params(path: &Path) -> Result<ReportParams> {
         file: path.to_path_buf(),
         source,
     })?;
-    let as_of = NaiveDate::parse_from_str(&raw.as_of, "%Y-%m-%d").map_err(|_| {
-        bad(format!(
-            "as_of `{}` is not a date; expected `YYYY-MM-DD`",
-            raw.as_of
-        ))
-    })?;
+    let as_of = NaiveDate::parse_from_str(&raw.as_of, "%Y-%m-%d")
+        .map_err(|_| bad(format!("as_of `{}` is not a date; expected `YYYY-MM-DD`", raw.as_of)))?;
     let defaults = ReportSettings::default();
     let settings = ReportSettings {
         sla_days: raw.sla_days.unwrap_or(defaults.sla_days),
-        workers_per_inspector: raw
-            .workers_per_inspector
-            .unwrap_or(defaults.workers_per_inspector),
-        companies_per_inspector_year: raw
-            .companies_per_inspector_year
-            .unwrap_or(defaults.companies_per_inspector_year),
+        workers_per_inspector: raw.workers_per_inspector.unwrap_or(defaults.workers_per_inspector),
+        companies_per_inspector_year: raw.companies_per_inspector_year.unwrap_or(defaults.companies_per_inspector_year),
     };
     ReportParams::new(&raw.month, as_of, settings).map_err(|e| bad(e.to_string()))
 }
@@ -241,9 +218,7 @@ fn csv_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Registers every view of `docs/lake-views.md` in `ctx`: the reference
@@ -255,9 +230,7 @@ pub fn register_inputs(ctx: &SessionContext, input_dir: &Path) -> Result<()> {
         if REFERENCE_TABLES.contains(&name.as_str()) {
             return Err(QueryError::Fixture {
                 file: path,
-                message: format!(
-                    "`{name}` is a reference table compiled in from spec/; remove this file"
-                ),
+                message: format!("`{name}` is a reference table compiled in from spec/; remove this file"),
             });
         }
         if !view_names().contains(&name.as_str()) {
@@ -309,11 +282,7 @@ fn fixture_schema(name: &str) -> Result<SchemaRef> {
         file: "query::schemas",
         message: format!("no schema for view `{name}`"),
     })?;
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone().with_nullable(true))
-        .collect();
+    let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
     Ok(Arc::new(Schema::new(fields)))
 }
 
@@ -332,15 +301,8 @@ fn read_input(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
         file: path.to_path_buf(),
         source,
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(bytes.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
+    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(str::to_string).collect();
     for (i, name) in header.iter().enumerate() {
         if schema.field_with_name(name).is_err() {
             let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
@@ -364,10 +326,7 @@ fn read_input(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
             columns.push(new_null_array(field.data_type(), records.len()));
             continue;
         };
-        let cells: Vec<Option<&str>> = records
-            .iter()
-            .map(|r| r.get(index).filter(|c| !c.is_empty()))
-            .collect();
+        let cells: Vec<Option<&str>> = records.iter().map(|r| r.get(index).filter(|c| !c.is_empty())).collect();
         columns.push(typed_column(path, field, &cells)?);
     }
     RecordBatch::try_new(schema.clone(), columns).map_err(|source| QueryError::Arrow { source })
@@ -411,11 +370,7 @@ fn typed_column(path: &Path, field: &Field, cells: &[Option<&str>]) -> Result<Ar
             }
             Err(QueryError::Fixture {
                 file: path.to_path_buf(),
-                message: format!(
-                    "column `{}` cannot be read as {}",
-                    field.name(),
-                    field.data_type()
-                ),
+                message: format!("column `{}` cannot be read as {}", field.name(), field.data_type()),
             })
         }
     }
@@ -445,26 +400,25 @@ pub fn line_diff(expected: &str, actual: &str) -> String {
     let (mut i, mut j) = (0, 0);
     let mut removed: Vec<(usize, &str)> = Vec::new();
     let mut added: Vec<(usize, &str)> = Vec::new();
-    let flush =
-        |out: &mut String, removed: &mut Vec<(usize, &str)>, added: &mut Vec<(usize, &str)>| {
-            // Pair the k-th removed line with the k-th added one.
-            for k in 0..removed.len().max(added.len()) {
-                if let Some((n, line)) = removed.get(k) {
-                    out.push_str(&format!("  - {n:>3} expected: {line}\n"));
-                }
-                if let Some((n, line)) = added.get(k) {
-                    out.push_str(&format!("  + {n:>3} actual:   {line}\n"));
-                }
-                if let (Some((_, e)), Some((_, g))) = (removed.get(k), added.get(k)) {
-                    let cols = differing_columns(header, e, g);
-                    if !cols.is_empty() {
-                        out.push_str(&format!("        differs in: {cols}\n"));
-                    }
+    let flush = |out: &mut String, removed: &mut Vec<(usize, &str)>, added: &mut Vec<(usize, &str)>| {
+        // Pair the k-th removed line with the k-th added one.
+        for k in 0..removed.len().max(added.len()) {
+            if let Some((n, line)) = removed.get(k) {
+                out.push_str(&format!("  - {n:>3} expected: {line}\n"));
+            }
+            if let Some((n, line)) = added.get(k) {
+                out.push_str(&format!("  + {n:>3} actual:   {line}\n"));
+            }
+            if let (Some((_, e)), Some((_, g))) = (removed.get(k), added.get(k)) {
+                let cols = differing_columns(header, e, g);
+                if !cols.is_empty() {
+                    out.push_str(&format!("        differs in: {cols}\n"));
                 }
             }
-            removed.clear();
-            added.clear();
-        };
+        }
+        removed.clear();
+        added.clear();
+    };
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             flush(&mut out, &mut removed, &mut added);

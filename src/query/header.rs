@@ -66,14 +66,7 @@ pub(crate) struct Header {
     pub description: String,
 }
 
-const KEYS: [&str; 6] = [
-    "table",
-    "kind",
-    "title_id",
-    "title_en",
-    "params",
-    "description",
-];
+const KEYS: [&str; 6] = ["table", "kind", "title_id", "title_en", "params", "description"];
 
 const EXPECTED_FIRST: &str = "expected the header of a query file: `-- table: <name>`, then `-- kind:`, `-- title_id:`, `-- title_en:`, `-- params:` and `-- description:` lines";
 
@@ -98,10 +91,7 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
         }
         if let Some(more) = body.strip_prefix("  ") {
             let Some(last) = fields.last_mut() else {
-                return Err(err(
-                    line,
-                    format!("{EXPECTED_FIRST}; found a continuation line"),
-                ));
+                return Err(err(line, format!("{EXPECTED_FIRST}; found a continuation line")));
             };
             if !last.2.is_empty() {
                 last.2.push(' ');
@@ -112,7 +102,8 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
         let Some(body) = body.strip_prefix(' ') else {
             return Err(err(
                 line,
-                "expected `-- <key>: <value>` (one space after `--`) or a continuation line indented by two spaces (`--   more text`)".to_string(),
+                "expected `-- <key>: <value>` (one space after `--`) or a continuation line indented by two spaces (`--   more text`)"
+                    .to_string(),
             ));
         };
         let Some((key, value)) = body.split_once(':') else {
@@ -125,17 +116,11 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
         let Some(known) = KEYS.iter().find(|k| **k == key) else {
             return Err(err(
                 line,
-                format!(
-                    "unknown header key `{key}`; expected one of {}",
-                    KEYS.join(", ")
-                ),
+                format!("unknown header key `{key}`; expected one of {}", KEYS.join(", ")),
             ));
         };
         if let Some((_, first, _)) = fields.iter().find(|(k, _, _)| k == known) {
-            return Err(err(
-                line,
-                format!("header key `{key}` is given twice (first on line {first})"),
-            ));
+            return Err(err(line, format!("header key `{key}` is given twice (first on line {first})")));
         }
         fields.push((known, line, value.trim().to_string()));
     }
@@ -158,18 +143,14 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
     if !is_identifier(&table) {
         return Err(err(
             table_line,
-            format!(
-                "table `{table}` is not a valid name: expected lower-case letters, digits and `_`, starting with a letter"
-            ),
+            format!("table `{table}` is not a valid name: expected lower-case letters, digits and `_`, starting with a letter"),
         ));
     }
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != table {
         return Err(err(
             table_line,
-            format!(
-                "table `{table}` does not match the file name: name the file `{table}.sql` or the table `{stem}`"
-            ),
+            format!("table `{table}` does not match the file name: name the file `{table}.sql` or the table `{stem}`"),
         ));
     }
 
@@ -180,9 +161,7 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
         other => {
             return Err(err(
                 kind_line,
-                format!(
-                    "kind `{other}` is not valid; expected `report` (a published table) or `view` (a helper read by other queries)"
-                ),
+                format!("kind `{other}` is not valid; expected `report` (a published table) or `view` (a helper read by other queries)"),
             ));
         }
     };
@@ -215,9 +194,7 @@ fn parse_params(text: &str, line: usize) -> std::result::Result<Vec<DeclaredPara
         let name = item
             .strip_prefix('$')
             .filter(|n| is_identifier(n))
-            .ok_or_else(|| {
-                format!("params: expected `$name` items separated by commas, found `{item}`")
-            })?;
+            .ok_or_else(|| format!("params: expected `$name` items separated by commas, found `{item}`"))?;
         if params.iter().any(|p| p.name == name) {
             return Err(format!("params: `${name}` is listed twice"));
         }
@@ -232,6 +209,5 @@ fn parse_params(text: &str, line: usize) -> std::result::Result<Vec<DeclaredPara
 /// A lower-case SQL identifier that needs no quoting.
 pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

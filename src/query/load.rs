@@ -73,9 +73,7 @@ impl QuerySet {
         }
         paths.sort();
         if paths.is_empty() {
-            return Err(QueryError::NoQueries {
-                path: dir.to_path_buf(),
-            });
+            return Err(QueryError::NoQueries { path: dir.to_path_buf() });
         }
         let mut sources = Vec::with_capacity(paths.len());
         for path in paths {
@@ -119,18 +117,11 @@ impl QuerySet {
 fn load_file(path: PathBuf, bytes: &[u8]) -> Result<QueryFile> {
     let text = std::str::from_utf8(bytes).map_err(|e| QueryError::Header {
         file: path.clone(),
-        line: 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count(),
+        line: 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count(),
         message: "the file is not UTF-8".to_string(),
     })?;
     let header = parse_header(&path, text)?;
-    let SqlFacts {
-        tables,
-        params,
-        ctes,
-    } = analyze(&path, text)?;
+    let SqlFacts { tables, params, ctes } = analyze(&path, text)?;
 
     for used in &params {
         if !header.params.iter().any(|d| d.name == used.name) {
@@ -156,10 +147,7 @@ fn load_file(path: PathBuf, bytes: &[u8]) -> Result<QueryFile> {
             });
         }
     }
-    if let Some(cte) = ctes
-        .iter()
-        .find(|c| view_names().contains(&c.name.as_str()))
-    {
+    if let Some(cte) = ctes.iter().find(|c| view_names().contains(&c.name.as_str())) {
         return Err(shadowing(&path, cte));
     }
 
@@ -188,10 +176,7 @@ fn shadowing(path: &Path, cte: &TableRef) -> QueryError {
     QueryError::Statement {
         file: path.to_path_buf(),
         line: cte.line,
-        message: format!(
-            "`WITH {}` hides the table of the same name; give it another name",
-            cte.name
-        ),
+        message: format!("`WITH {}` hides the table of the same name; give it another name", cte.name),
     }
 }
 
@@ -220,11 +205,7 @@ fn check_names(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
         }
     }
     for file in &files {
-        if let Some(cte) = file
-            .ctes
-            .iter()
-            .find(|c| seen.contains_key(c.name.as_str()))
-        {
+        if let Some(cte) = file.ctes.iter().find(|c| seen.contains_key(c.name.as_str())) {
             return Err(shadowing(&file.path, cte));
         }
     }
@@ -240,8 +221,7 @@ fn order(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
     by_path.sort_by(|a, b| a.path.cmp(&b.path));
     for file in &by_path {
         for table in &file.table_refs {
-            let known =
-                view_names().contains(&table.name.as_str()) || names.contains(table.name.as_str());
+            let known = view_names().contains(&table.name.as_str()) || names.contains(table.name.as_str());
             if !known {
                 return Err(QueryError::UnknownTable {
                     file: file.path.clone(),
@@ -256,12 +236,7 @@ fn order(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
     let deps: BTreeMap<&str, BTreeSet<&str>> = files
         .iter()
         .map(|f| {
-            let d = f
-                .table_refs
-                .iter()
-                .map(|t| t.name.as_str())
-                .filter(|t| names.contains(t))
-                .collect();
+            let d = f.table_refs.iter().map(|t| t.name.as_str()).filter(|t| names.contains(t)).collect();
             (f.name.as_str(), d)
         })
         .collect();
@@ -284,11 +259,7 @@ fn order(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
         return Err(cycle_error(&files, &deps, &done));
     }
 
-    let position: BTreeMap<String, usize> = sequence
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.to_string(), i))
-        .collect();
+    let position: BTreeMap<String, usize> = sequence.iter().enumerate().map(|(i, n)| (n.to_string(), i)).collect();
     let mut files = files;
     files.sort_by_key(|f| position.get(&f.name).copied().unwrap_or(usize::MAX));
     Ok(files)
@@ -297,18 +268,10 @@ fn order(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
 /// Finds one cycle among the queries not yet ordered and describes it,
 /// naming the first file of the cycle (by name) and the line where it reads
 /// the next one.
-fn cycle_error(
-    files: &[QueryFile],
-    deps: &BTreeMap<&str, BTreeSet<&str>>,
-    done: &BTreeSet<&str>,
-) -> QueryError {
+fn cycle_error(files: &[QueryFile], deps: &BTreeMap<&str, BTreeSet<&str>>, done: &BTreeSet<&str>) -> QueryError {
     // Every remaining query reads at least one remaining query, so walking
     // from the smallest remaining name must revisit a node.
-    let start = deps
-        .keys()
-        .find(|n| !done.contains(*n))
-        .copied()
-        .unwrap_or_default();
+    let start = deps.keys().find(|n| !done.contains(*n)).copied().unwrap_or_default();
     let mut path: Vec<&str> = vec![start];
     loop {
         let current = path[path.len() - 1];
@@ -319,11 +282,7 @@ fn cycle_error(
         if let Some(at) = path.iter().position(|n| *n == next) {
             let mut cycle: Vec<&str> = path[at..].to_vec();
             // Rotate so the cycle starts at its smallest name: stable output.
-            let min = cycle
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, n)| **n)
-                .map_or(0, |(i, _)| i);
+            let min = cycle.iter().enumerate().min_by_key(|(_, n)| **n).map_or(0, |(i, _)| i);
             cycle.rotate_left(min);
             let first = cycle[0];
             let second = cycle.get(1).copied().unwrap_or(first);

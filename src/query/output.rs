@@ -93,18 +93,12 @@ fn check_csv_type(column: &str, data_type: &DataType) -> Result<()> {
 enum Column<'a> {
     Text(ArrayFormatter<'a>),
     Plain(ArrayFormatter<'a>),
-    Decimal(
-        &'a datafusion::arrow::array::PrimitiveArray<Decimal128Type>,
-        u32,
-    ),
+    Decimal(&'a datafusion::arrow::array::PrimitiveArray<Decimal128Type>, u32),
 }
 
 impl<'a> Column<'a> {
     fn new(array: &'a ArrayRef, options: &'a FormatOptions<'a>) -> Result<Self> {
-        let formatter = || {
-            ArrayFormatter::try_new(array.as_ref(), options)
-                .map_err(|source| QueryError::Arrow { source })
-        };
+        let formatter = || ArrayFormatter::try_new(array.as_ref(), options).map_err(|source| QueryError::Arrow { source });
         Ok(match array.data_type() {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Column::Text(formatter()?),
             DataType::Decimal128(_, scale) => {
@@ -175,8 +169,7 @@ pub fn to_parquet(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>
         .set_max_row_group_row_count(Some(1 << 20))
         .set_key_value_metadata(None)
         .build();
-    let mut writer =
-        ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties)).map_err(parquet_err)?;
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties)).map_err(parquet_err)?;
     writer.write(&batch).map_err(parquet_err)?;
     writer.into_inner().map_err(parquet_err)
 }

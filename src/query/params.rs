@@ -70,11 +70,7 @@ impl ReportParams {
         let first = parse_month(month)?;
         check_setting("sla_days", settings.sla_days, 0)?;
         check_setting("workers_per_inspector", settings.workers_per_inspector, 1)?;
-        check_setting(
-            "companies_per_inspector_year",
-            settings.companies_per_inspector_year,
-            1,
-        )?;
+        check_setting("companies_per_inspector_year", settings.companies_per_inspector_year, 1)?;
         let next = add_months(first, 1, month)?;
         let cohort_first = sub_months(first, 2, month)?;
         let cohort_next = sub_months(first, 1, month)?;
@@ -121,11 +117,7 @@ impl ReportParams {
 
     /// The parameters in the form DataFusion binds (`ParamValues::Map`).
     pub fn param_values(&self) -> ParamValues {
-        let map: HashMap<String, ScalarValue> = self
-            .values()
-            .into_iter()
-            .map(|(name, value)| (name.to_string(), value))
-            .collect();
+        let map: HashMap<String, ScalarValue> = self.values().into_iter().map(|(name, value)| (name.to_string(), value)).collect();
         ParamValues::from(map)
     }
 }
@@ -153,12 +145,7 @@ fn parse_month(month: &str) -> Result<NaiveDate> {
         message: format!("`{month}` is not a month; expected `YYYY-MM`, e.g. `2026-10`"),
     };
     let bytes = month.as_bytes();
-    let shaped = bytes.len() == 7
-        && bytes[4] == b'-'
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(i, b)| i == 4 || b.is_ascii_digit());
+    let shaped = bytes.len() == 7 && bytes[4] == b'-' && bytes.iter().enumerate().all(|(i, b)| i == 4 || b.is_ascii_digit());
     if !shaped {
         return Err(invalid());
     }
@@ -185,13 +172,11 @@ fn out_of_range(month: &str) -> QueryError {
 }
 
 fn add_months(day: NaiveDate, n: u32, month: &str) -> Result<NaiveDate> {
-    day.checked_add_months(Months::new(n))
-        .ok_or_else(|| out_of_range(month))
+    day.checked_add_months(Months::new(n)).ok_or_else(|| out_of_range(month))
 }
 
 fn sub_months(day: NaiveDate, n: u32, month: &str) -> Result<NaiveDate> {
-    day.checked_sub_months(Months::new(n))
-        .ok_or_else(|| out_of_range(month))
+    day.checked_sub_months(Months::new(n)).ok_or_else(|| out_of_range(month))
 }
 
 #[cfg(test)]
@@ -221,9 +206,7 @@ mod tests {
         assert_eq!(p.window_12m_start.to_string(), "2026-02-01");
         assert_eq!(
             p.cohort_start_ns,
-            jakarta_midnight_ns(
-                NaiveDate::from_ymd_opt(2026, 11, 1).ok_or_else(|| out_of_range("x"))?
-            )
+            jakarta_midnight_ns(NaiveDate::from_ymd_opt(2026, 11, 1).ok_or_else(|| out_of_range("x"))?)
         );
         Ok(())
     }
@@ -231,14 +214,7 @@ mod tests {
     #[test]
     fn bad_month_is_refused() {
         let as_of = NaiveDate::from_ymd_opt(2027, 1, 31);
-        for bad in [
-            "2026-13",
-            "2026-1",
-            "26-10",
-            "2026/10",
-            "2026-10-01",
-            "２026-10",
-        ] {
+        for bad in ["2026-13", "2026-1", "26-10", "2026/10", "2026-10-01", "２026-10"] {
             let Some(as_of) = as_of else { return };
             let err = ReportParams::new(bad, as_of, ReportSettings::default());
             assert!(

@@ -27,27 +27,12 @@ pub const COMPLAINT_STATUSES: [(&str, &str, bool, bool); 14] = [
     ("INSPECTED", "Diperiksa", false, true),
     ("NOTA_1", "Nota Pemeriksaan I", false, true),
     ("NOTA_2", "Nota Pemeriksaan II", false, true),
-    (
-        "SANCTION_RECOMMENDED",
-        "Rekomendasi sanksi administratif",
-        false,
-        true,
-    ),
+    ("SANCTION_RECOMMENDED", "Rekomendasi sanksi administratif", false, true),
     ("REFERRED_PPNS", "Dilimpahkan ke PPNS", false, true),
     ("RESOLVED", "Selesai", true, true),
-    (
-        "CLOSED_NO_VIOLATION",
-        "Ditutup, tidak ada pelanggaran",
-        true,
-        true,
-    ),
+    ("CLOSED_NO_VIOLATION", "Ditutup, tidak ada pelanggaran", true, true),
     ("WITHDRAWN", "Dicabut", true, false),
-    (
-        "CLOSED_UNRESOLVED",
-        "Ditutup tanpa penyelesaian",
-        true,
-        false,
-    ),
+    ("CLOSED_UNRESOLVED", "Ditutup tanpa penyelesaian", true, false),
 ];
 
 /// The names of the reference tables.
@@ -65,11 +50,7 @@ pub fn reference_tables() -> Result<Vec<(&'static str, RecordBatch)>> {
 
 fn provinces() -> Result<RecordBatch> {
     const FILE: &str = "spec/provinces.csv";
-    let rows = read_csv(
-        FILE,
-        PROVINCES_CSV,
-        &["code", "bps_code", "name", "tile_row", "tile_col"],
-    )?;
+    let rows = read_csv(FILE, PROVINCES_CSV, &["code", "bps_code", "name", "tile_row", "tile_col"])?;
     let mut tile_row = Vec::with_capacity(rows.len());
     let mut tile_col = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
@@ -128,17 +109,13 @@ fn batch(name: &'static str, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
 }
 
 fn strings(rows: &[Vec<String>], column: usize) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(
-        rows.iter().map(|r| r[column].as_str()),
-    ))
+    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[column].as_str())))
 }
 
 /// Reads a compiled-in CSV whose header must be exactly `header`.
 fn read_csv(file: &'static str, text: &str, header: &[&str]) -> Result<Vec<Vec<String>>> {
     let bad = |message: String| QueryError::Reference { file, message };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
     let found: Vec<String> = reader
         .headers()
         .map_err(|e| bad(e.to_string()))?

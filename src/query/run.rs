@@ -44,11 +44,7 @@ impl ReportTable {
 impl QuerySet {
     /// Runs every query in order against `ctx` with `params`, returning the
     /// report tables in execution order.
-    pub async fn run(
-        &self,
-        ctx: &SessionContext,
-        params: &ReportParams,
-    ) -> Result<Vec<ReportTable>> {
+    pub async fn run(&self, ctx: &SessionContext, params: &ReportParams) -> Result<Vec<ReportTable>> {
         let provided: BTreeSet<&str> = params.values().iter().map(|(n, _)| *n).collect();
         // Check every query before running any, so a missing parameter
         // never leaves half a report.
@@ -73,8 +69,7 @@ impl QuerySet {
                 .map_err(df_err)?;
             match query.kind {
                 QueryKind::View => {
-                    ctx.register_table(query.name.as_str(), df.into_view())
-                        .map_err(df_err)?;
+                    ctx.register_table(query.name.as_str(), df.into_view()).map_err(df_err)?;
                 }
                 QueryKind::Report => {
                     let task_ctx = Arc::new(df.task_ctx());
@@ -82,10 +77,8 @@ impl QuerySet {
                     let schema = plan.schema();
                     check_exact(query, &schema)?;
                     let batches = collect(plan, task_ctx).await.map_err(df_err)?;
-                    let table =
-                        MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(df_err)?;
-                    ctx.register_table(query.name.as_str(), Arc::new(table))
-                        .map_err(df_err)?;
+                    let table = MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(df_err)?;
+                    ctx.register_table(query.name.as_str(), Arc::new(table)).map_err(df_err)?;
                     reports.push(ReportTable {
                         query: query.clone(),
                         schema,
@@ -105,11 +98,7 @@ fn check_params(query: &QueryFile, provided: &BTreeSet<&str>) -> Result<()> {
                 file: query.path.clone(),
                 line: used.line,
                 name: used.name.clone(),
-                provided: provided
-                    .iter()
-                    .map(|p| format!("${p}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                provided: provided.iter().map(|p| format!("${p}")).collect::<Vec<_>>().join(", "),
             });
         }
     }
@@ -119,10 +108,7 @@ fn check_params(query: &QueryFile, provided: &BTreeSet<&str>) -> Result<()> {
 /// Refuses binary floating point in a published table.
 fn check_exact(query: &QueryFile, schema: &SchemaRef) -> Result<()> {
     for field in schema.fields() {
-        if matches!(
-            field.data_type(),
-            DataType::Float16 | DataType::Float32 | DataType::Float64
-        ) {
+        if matches!(field.data_type(), DataType::Float16 | DataType::Float32 | DataType::Float64) {
             return Err(QueryError::FloatResult {
                 file: query.path.clone(),
                 column: field.name().clone(),

@@ -126,11 +126,7 @@ pub fn view_schema(name: &str) -> Option<SchemaRef> {
             int("workers_reported"),
             int("wage_total_idr"),
             int("contribution_idr"),
-            Field::new(
-                "paid_at",
-                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
-                true,
-            ),
+            Field::new("paid_at", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
             extract_date(),
         ],
         "nights" => vec![string("source"), date("extract_date"), string("state")],
@@ -143,25 +139,9 @@ pub fn view_schema(name: &str) -> Option<SchemaRef> {
             int("rows_accepted"),
             int("rows_quarantined"),
         ],
-        "provinces" => vec![
-            string("code"),
-            string("bps_code"),
-            string("name"),
-            int("tile_row"),
-            int("tile_col"),
-        ],
-        "violations" => vec![
-            string("code"),
-            string("name"),
-            string("name_en"),
-            int("ord"),
-        ],
-        "complaint_statuses" => vec![
-            string("code"),
-            string("name_id"),
-            boolean("terminal"),
-            boolean("follow_up"),
-        ],
+        "provinces" => vec![string("code"), string("bps_code"), string("name"), int("tile_row"), int("tile_col")],
+        "violations" => vec![string("code"), string("name"), string("name_en"), int("ord")],
+        "complaint_statuses" => vec![string("code"), string("name_id"), boolean("terminal"), boolean("follow_up")],
         _ => return None,
     };
     Some(Arc::new(Schema::new(fields)))
@@ -192,11 +172,7 @@ fn date(name: &str) -> Field {
 }
 
 fn timestamp(name: &str) -> Field {
-    Field::new(
-        name,
-        DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
-        false,
-    )
+    Field::new(name, DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), false)
 }
 
 fn extract_date() -> Field {

@@ -71,14 +71,22 @@ pub fn parse(text: &str) -> Result<Vec<AllowedSigner>, (usize, String)> {
         let namespaces = options.iter().find_map(|o| {
             let lower = o.to_ascii_lowercase();
             lower.starts_with("namespaces=").then(|| {
-                o["namespaces=".len()..].trim_matches('"').split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>()
+                o["namespaces=".len()..]
+                    .trim_matches('"')
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect::<Vec<_>>()
             })
         });
         let Some(b64) = f.get(kt + 1) else {
             return Err((i + 1, "the key type is not followed by the key".to_string()));
         };
         let key = PublicKey::from_openssh(&format!("{} {}", f[kt], b64)).map_err(|e| (i + 1, format!("unreadable key: {e}")))?;
-        out.push(AllowedSigner { principals: principals.clone(), namespaces, key });
+        out.push(AllowedSigner {
+            principals: principals.clone(),
+            namespaces,
+            key,
+        });
     }
     Ok(out)
 }

@@ -118,7 +118,12 @@ impl VerifyReport {
     }
 
     fn push(&mut self, file: &str, kind: CheckKind, status: Status, detail: impl Into<String>) {
-        self.checks.push(Check { file: file.to_string(), kind, status, detail: detail.into() });
+        self.checks.push(Check {
+            file: file.to_string(),
+            kind,
+            status,
+            detail: detail.into(),
+        });
     }
 }
 
@@ -134,22 +139,33 @@ impl fmt::Display for VerifyReport {
             writeln!(f, "{mark} {:<9} {}: {}", c.kind.to_string(), c.file, c.detail)?;
         }
         let n = self.problems().count();
-        if n == 0 { write!(f, "bundle OK") } else { write!(f, "{n} problem(s)") }
+        if n == 0 {
+            write!(f, "bundle OK")
+        } else {
+            write!(f, "{n} problem(s)")
+        }
     }
 }
 
 /// Check a bundle folder; `allowed_signers` is an OpenSSH allowed_signers file.
 pub async fn verify(bundle: &Location, allowed_signers: Option<&Path>) -> Result<VerifyReport, VerifyError> {
-    let mut report = VerifyReport { bundle: bundle.url().to_string(), checks: Vec::new() };
+    let mut report = VerifyReport {
+        bundle: bundle.url().to_string(),
+        checks: Vec::new(),
+    };
     let trusted = match allowed_signers {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| VerifyError::AllowedSignersFile { path: path.to_path_buf(), source })?;
-            Some(allowed_signers::parse(&text).map_err(|(line, message)| VerifyError::AllowedSigners {
+            let text = std::fs::read_to_string(path).map_err(|source| VerifyError::AllowedSignersFile {
                 path: path.to_path_buf(),
-                line,
-                message,
-            })?)
+                source,
+            })?;
+            Some(
+                allowed_signers::parse(&text).map_err(|(line, message)| VerifyError::AllowedSigners {
+                    path: path.to_path_buf(),
+                    line,
+                    message,
+                })?,
+            )
         }
         None => None,
     };
@@ -166,7 +182,12 @@ pub async fn verify(bundle: &Location, allowed_signers: Option<&Path>) -> Result
     match &sums_text {
         None => report.push(SUMS, CheckKind::Checksum, Status::Failed, "missing: the bundle has no SHA256SUMS"),
         Some(text) => match parse_sha256sums(text) {
-            Err(line) => report.push(SUMS, CheckKind::Checksum, Status::Failed, format!("line {line} is not `<sha256>  <path>`")),
+            Err(line) => report.push(
+                SUMS,
+                CheckKind::Checksum,
+                Status::Failed,
+                format!("line {line} is not `<sha256>  <path>`"),
+            ),
             Ok(lines) => {
                 let mut listed = BTreeSet::new();
                 for (hash, path) in &lines {
@@ -200,7 +221,12 @@ pub async fn verify(bundle: &Location, allowed_signers: Option<&Path>) -> Result
     // The manifest.
     let manifest: Option<serde_json::Value> = match contents.get(MANIFEST) {
         None => {
-            report.push(MANIFEST, CheckKind::Manifest, Status::Failed, "missing: the bundle has no manifest.json");
+            report.push(
+                MANIFEST,
+                CheckKind::Manifest,
+                Status::Failed,
+                "missing: the bundle has no manifest.json",
+            );
             None
         }
         Some(bytes) => match serde_json::from_slice::<serde_json::Value>(bytes) {
@@ -221,7 +247,11 @@ pub async fn verify(bundle: &Location, allowed_signers: Option<&Path>) -> Result
         .and_then(|m| m.pointer("/signature/public_key"))
         .and_then(|k| k.as_str())
         .map(str::to_string);
-    let manifest_signed = manifest.as_ref().and_then(|m| m.pointer("/signature/status")).and_then(|s| s.as_str()) == Some("signed");
+    let manifest_signed = manifest
+        .as_ref()
+        .and_then(|m| m.pointer("/signature/status"))
+        .and_then(|s| s.as_str())
+        == Some("signed");
     match (contents.get(SIG), &sums_text) {
         (None, _) => {
             if trusted.is_some() || manifest_signed {
@@ -256,13 +286,22 @@ fn check_manifest(report: &mut VerifyReport, m: &serde_json::Value, contents: &B
         let want_len = o.get("bytes").and_then(|b| b.as_u64());
         let actual = sha256_hex(bytes);
         if want_sha != actual {
-            report.push(path, CheckKind::Manifest, Status::Failed, format!("sha256 is {actual}, manifest.json says {want_sha}"));
+            report.push(
+                path,
+                CheckKind::Manifest,
+                Status::Failed,
+                format!("sha256 is {actual}, manifest.json says {want_sha}"),
+            );
         } else if want_len != Some(bytes.len() as u64) {
             report.push(
                 path,
                 CheckKind::Manifest,
                 Status::Failed,
-                format!("{} bytes, manifest.json says {}", bytes.len(), want_len.map_or("nothing".into(), |n| n.to_string())),
+                format!(
+                    "{} bytes, manifest.json says {}",
+                    bytes.len(),
+                    want_len.map_or("nothing".into(), |n| n.to_string())
+                ),
             );
         } else {
             report.push(path, CheckKind::Manifest, Status::Passed, "bytes and sha256 match manifest.json");
@@ -294,7 +333,12 @@ fn check_signature(
         }
     };
     if sig.namespace() != NAMESPACE {
-        report.push(SIG, CheckKind::Signature, Status::Failed, format!("namespace is {:?}, expected {NAMESPACE:?}", sig.namespace()));
+        report.push(
+            SIG,
+            CheckKind::Signature,
+            Status::Failed,
+            format!("namespace is {:?}, expected {NAMESPACE:?}", sig.namespace()),
+        );
         return;
     }
     match trusted {
@@ -305,14 +349,21 @@ fn check_signature(
                     SIG,
                     CheckKind::Signature,
                     Status::Passed,
-                    format!("valid signature of SHA256SUMS by {} ({})", s.principals, s.key.fingerprint(Default::default())),
+                    format!(
+                        "valid signature of SHA256SUMS by {} ({})",
+                        s.principals,
+                        s.key.fingerprint(Default::default())
+                    ),
                 ),
                 None => {
                     report.push(
                         SIG,
                         CheckKind::Signature,
                         Status::Failed,
-                        format!("no key of the allowed_signers file ({} usable) verifies SHA256SUMS", candidates.len()),
+                        format!(
+                            "no key of the allowed_signers file ({} usable) verifies SHA256SUMS",
+                            candidates.len()
+                        ),
                     );
                     report.push(SUMS, CheckKind::Signature, Status::Failed, NOT_AS_SIGNED);
                 }
@@ -320,12 +371,22 @@ fn check_signature(
         }
         None => {
             let Some(key) = manifest_key.and_then(|k| PublicKey::from_openssh(&k).ok()) else {
-                report.push(SIG, CheckKind::Signature, Status::Failed, "manifest.json names no usable public key and no allowed_signers file was given");
+                report.push(
+                    SIG,
+                    CheckKind::Signature,
+                    Status::Failed,
+                    "manifest.json names no usable public key and no allowed_signers file was given",
+                );
                 return;
             };
             match key.verify(NAMESPACE, message, &sig) {
                 Ok(()) => {
-                    report.push(SIG, CheckKind::Signature, Status::Passed, "valid signature of SHA256SUMS by the key manifest.json names");
+                    report.push(
+                        SIG,
+                        CheckKind::Signature,
+                        Status::Passed,
+                        "valid signature of SHA256SUMS by the key manifest.json names",
+                    );
                     report.push(
                         SIG,
                         CheckKind::Signature,
@@ -337,7 +398,12 @@ fn check_signature(
                     );
                 }
                 Err(err) => {
-                    report.push(SIG, CheckKind::Signature, Status::Failed, format!("does not verify SHA256SUMS: {err}"));
+                    report.push(
+                        SIG,
+                        CheckKind::Signature,
+                        Status::Failed,
+                        format!("does not verify SHA256SUMS: {err}"),
+                    );
                     report.push(SUMS, CheckKind::Signature, Status::Failed, NOT_AS_SIGNED);
                 }
             }

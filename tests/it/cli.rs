@@ -72,10 +72,26 @@ fn kill_9_at_any_moment_then_rerun_gives_the_clean_result() {
     }
     let cfg_clean = write_config(&clean);
     let cfg = write_config(&crashy);
-    assert!(bin().arg("--config").arg(&cfg_clean).arg("ingest").stdout(Stdio::null()).status().unwrap().success());
+    assert!(
+        bin()
+            .arg("--config")
+            .arg(&cfg_clean)
+            .arg("ingest")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
     let mut kills = 0;
     for ms in [40u64, 90, 160, 250, 400, 650, 900] {
-        let mut child = bin().arg("--config").arg(&cfg).arg("ingest").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = bin()
+            .arg("--config")
+            .arg(&cfg)
+            .arg("ingest")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(ms));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -84,9 +100,23 @@ fn kill_9_at_any_moment_then_rerun_gives_the_clean_result() {
         child.wait().unwrap();
     }
     assert!(kills >= 3, "only {kills} runs were still going when killed");
-    assert!(bin().arg("--config").arg(&cfg).arg("ingest").stdout(Stdio::null()).status().unwrap().success());
-    let ledger_files = |f: &Fixture| -> Vec<(String, Vec<u8>)> { f.lake_files().into_iter().filter(|(p, _)| p.starts_with("ledger/")).collect() };
-    assert_eq!(ledger_files(&crashy), ledger_files(&clean), "the same nights, each committed once, with the same content");
+    assert!(
+        bin()
+            .arg("--config")
+            .arg(&cfg)
+            .arg("ingest")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let ledger_files =
+        |f: &Fixture| -> Vec<(String, Vec<u8>)> { f.lake_files().into_iter().filter(|(p, _)| p.starts_with("ledger/")).collect() };
+    assert_eq!(
+        ledger_files(&crashy),
+        ledger_files(&clean),
+        "the same nights, each committed once, with the same content"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     for sql in [
         "SELECT count(*) AS n, count(DISTINCT company_id) AS k FROM companies",
@@ -105,18 +135,55 @@ fn query_is_read_only_and_prints_csv_and_json() {
     let cfg = write_config(&f);
     f.inspection("2026-10-03", &[], Done::Empty);
     f.insurance("2026-10-03", &[], Done::Empty);
-    assert!(bin().arg("--config").arg(&cfg).arg("ingest").stdout(Stdio::null()).status().unwrap().success());
-    let out = bin().arg("--config").arg(&cfg).args(["query", "--format", "csv", "SELECT violation_code, count(*) AS n FROM complaints GROUP BY 1 ORDER BY 1"]).output().unwrap();
+    assert!(
+        bin()
+            .arg("--config")
+            .arg(&cfg)
+            .arg("ingest")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = bin()
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "query",
+            "--format",
+            "csv",
+            "SELECT violation_code, count(*) AS n FROM complaints GROUP BY 1 ORDER BY 1",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "violation_code,n\nK3,1\nTHR,1\n");
-    let out = bin().arg("--config").arg(&cfg).args(["query", "--format", "json", "SELECT count(*) AS n FROM employers"]).output().unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["query", "--format", "json", "SELECT count(*) AS n FROM employers"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[{\"n\":2}]");
-    for bad in ["DROP TABLE complaints", "CREATE TABLE x AS SELECT 1", "INSERT INTO complaints SELECT * FROM complaints", "COPY complaints TO '/tmp/x.csv'", "SET datafusion.execution.batch_size = 1"] {
+    for bad in [
+        "DROP TABLE complaints",
+        "CREATE TABLE x AS SELECT 1",
+        "INSERT INTO complaints SELECT * FROM complaints",
+        "COPY complaints TO '/tmp/x.csv'",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
         let out = bin().arg("--config").arg(&cfg).args(["query", bad]).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{bad} must be refused");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("query refused"), "{bad}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("query refused"),
+            "{bad}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let out = bin().arg("--config").arg(&cfg).args(["tables", "--describe"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("complainant_nik_pseudonym") && text.contains("national identity number (pseudonymised)"), "{text}");
+    assert!(
+        text.contains("complainant_nik_pseudonym") && text.contains("national identity number (pseudonymised)"),
+        "{text}"
+    );
     assert!(!text.contains("lake_complaints"), "internal tables are not listed");
 }

@@ -19,7 +19,8 @@ use wasnaker::storage::Location;
 
 pub const KEY: &[u8] = b"test-key-0123456789abcdef0123456789abcdef";
 
-pub const COMPANIES: &str = "company_id,nib,name,province_code,regency_code,kbli_section,size_class,workers_total,wlkp_registered,updated_at
+pub const COMPANIES: &str =
+    "company_id,nib,name,province_code,regency_code,kbli_section,size_class,workers_total,wlkp_registered,updated_at
 CMP-0000001,1234567890123,PT Maju Jaya,31,3171,C,BESAR,120,true,2026-10-01T09:00:00+07:00
 CMP-0000002,,CV Dua Saudara,32,3201,G,KECIL,15,false,2026-10-02T10:00:00+07:00
 ";
@@ -111,7 +112,13 @@ impl Fixture {
         }
         let text = match done {
             Done::Empty => Some(String::new()),
-            Done::Sums => Some(files.iter().filter(|(n, _)| n.ends_with(".gz")).map(|(n, b)| format!("{}  {n}\n", sha256(b))).collect()),
+            Done::Sums => Some(
+                files
+                    .iter()
+                    .filter(|(n, _)| n.ends_with(".gz"))
+                    .map(|(n, b)| format!("{}  {n}\n", sha256(b)))
+                    .collect(),
+            ),
             Done::Text(t) => Some(t),
             Done::Missing => None,
         };
@@ -128,19 +135,25 @@ impl Fixture {
 
     /// The standard inspection night, with replacements.
     pub fn inspection(&self, night: &str, replace: &[(&str, &str)], done: Done) {
-        let files = merge(&[
-            ("companies.csv.gz", COMPANIES),
-            ("inspectors.csv.gz", INSPECTORS),
-            ("complaints.csv.gz", COMPLAINTS),
-            ("complaint_events.csv.gz", EVENTS),
-            ("inspections.csv.gz", INSPECTIONS),
-        ], replace);
+        let files = merge(
+            &[
+                ("companies.csv.gz", COMPANIES),
+                ("inspectors.csv.gz", INSPECTORS),
+                ("complaints.csv.gz", COMPLAINTS),
+                ("complaint_events.csv.gz", EVENTS),
+                ("inspections.csv.gz", INSPECTIONS),
+            ],
+            replace,
+        );
         self.write("inspection", night, &files, done);
     }
 
     /// The standard insurance night, with replacements.
     pub fn insurance(&self, night: &str, replace: &[(&str, &str)], done: Done) {
-        let files = merge(&[("employers.jsonl.gz", EMPLOYERS), ("contributions.jsonl.gz", CONTRIBUTIONS)], replace);
+        let files = merge(
+            &[("employers.jsonl.gz", EMPLOYERS), ("contributions.jsonl.gz", CONTRIBUTIONS)],
+            replace,
+        );
         self.write("insurance", night, &files, done);
     }
 
@@ -168,7 +181,8 @@ impl Fixture {
     }
 
     pub async fn ingest(&self) -> IngestReport {
-        self.ingest_at("2026-12-01T00:00:00Z".parse().unwrap(), IngestOptions::default()).await
+        self.ingest_at("2026-12-01T00:00:00Z".parse().unwrap(), IngestOptions::default())
+            .await
     }
 
     pub async fn ledger(&self) -> Ledger {
@@ -190,7 +204,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         if p.is_dir() {
             walk(root, &p, out);
         } else {
-            out.push((p.strip_prefix(root).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()));
+            out.push((
+                p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            ));
         }
     }
 }

@@ -18,7 +18,10 @@ fn jakarta() -> chrono::FixedOffset {
 
 fn spec_codes(text: &str, column: usize) -> BTreeSet<String> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
-    r.records().filter_map(Result::ok).filter_map(|rec| rec.get(column).map(str::to_owned)).collect()
+    r.records()
+        .filter_map(Result::ok)
+        .filter_map(|rec| rec.get(column).map(str::to_owned))
+        .collect()
 }
 
 fn digits(s: &str, n: usize) -> bool {
@@ -112,15 +115,28 @@ impl Checker {
             return;
         }
         let expected: BTreeSet<&str> = match system {
-            "inspection" => ["companies.csv.gz", "inspectors.csv.gz", "complaints.csv.gz", "complaint_events.csv.gz", "inspections.csv.gz"].into(),
+            "inspection" => [
+                "companies.csv.gz",
+                "inspectors.csv.gz",
+                "complaints.csv.gz",
+                "complaint_events.csv.gz",
+                "inspections.csv.gz",
+            ]
+            .into(),
             _ => ["employers.jsonl.gz", "contributions.jsonl.gz"].into(),
         };
         let mut listed = BTreeSet::new();
         for line in lines {
             let (sum, rest) = line.split_at(64);
-            let name = rest.strip_prefix("  ").or_else(|| rest.strip_prefix(" *")).unwrap_or_else(|| panic!("{folder}/_DONE: bad line {line}"));
+            let name = rest
+                .strip_prefix("  ")
+                .or_else(|| rest.strip_prefix(" *"))
+                .unwrap_or_else(|| panic!("{folder}/_DONE: bad line {line}"));
             assert!(expected.contains(name), "{folder}/_DONE lists {name}");
-            let actual = self.sums.get(&format!("{folder}/{name}")).unwrap_or_else(|| panic!("{folder}/{name} not written"));
+            let actual = self
+                .sums
+                .get(&format!("{folder}/{name}"))
+                .unwrap_or_else(|| panic!("{folder}/{name} not written"));
             assert_eq!(sum, actual, "{folder}/_DONE: checksum of {name}");
             listed.insert(name);
         }
@@ -145,11 +161,55 @@ impl Checker {
         let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
         let header: Vec<String> = r.headers().map(|h| h.iter().map(str::to_owned).collect()).unwrap_or_default();
         let expected: &[&str] = match name {
-            "companies.csv.gz" => &["company_id", "nib", "name", "province_code", "regency_code", "kbli_section", "size_class", "workers_total", "wlkp_registered", "updated_at"],
-            "inspectors.csv.gz" => &["inspector_id", "nip", "name", "province_code", "rank", "is_ppns", "active", "updated_at"],
-            "complaints.csv.gz" => &["complaint_id", "received_at", "channel", "reporter_type", "union_name", "complainant_name", "complainant_nik", "complainant_phone", "company_id", "province_code", "violation_code", "workers_affected", "description", "updated_at"],
+            "companies.csv.gz" => &[
+                "company_id",
+                "nib",
+                "name",
+                "province_code",
+                "regency_code",
+                "kbli_section",
+                "size_class",
+                "workers_total",
+                "wlkp_registered",
+                "updated_at",
+            ],
+            "inspectors.csv.gz" => &[
+                "inspector_id",
+                "nip",
+                "name",
+                "province_code",
+                "rank",
+                "is_ppns",
+                "active",
+                "updated_at",
+            ],
+            "complaints.csv.gz" => &[
+                "complaint_id",
+                "received_at",
+                "channel",
+                "reporter_type",
+                "union_name",
+                "complainant_name",
+                "complainant_nik",
+                "complainant_phone",
+                "company_id",
+                "province_code",
+                "violation_code",
+                "workers_affected",
+                "description",
+                "updated_at",
+            ],
             "complaint_events.csv.gz" => &["event_id", "complaint_id", "event_at", "status", "inspector_id"],
-            "inspections.csv.gz" => &["inspection_id", "company_id", "inspector_id", "visit_date", "inspection_type", "complaint_id", "findings", "outcome"],
+            "inspections.csv.gz" => &[
+                "inspection_id",
+                "company_id",
+                "inspector_id",
+                "visit_date",
+                "inspection_type",
+                "complaint_id",
+                "findings",
+                "outcome",
+            ],
             _ => panic!("{path}: unknown file"),
         };
         let mut sorted_header = header.clone();
@@ -162,11 +222,18 @@ impl Checker {
         for rec in r.records() {
             let rec = rec.unwrap_or_else(|e| panic!("{path}: {e}"));
             n += 1;
-            let row: BTreeMap<&str, Option<&str>> =
-                header.iter().map(String::as_str).zip(rec.iter().map(|v| (!v.is_empty()).then_some(v))).collect();
+            let row: BTreeMap<&str, Option<&str>> = header
+                .iter()
+                .map(String::as_str)
+                .zip(rec.iter().map(|v| (!v.is_empty()).then_some(v)))
+                .collect();
             let get = |c: &str| row.get(c).copied().flatten();
             let need = |c: &str| get(c).unwrap_or_else(|| panic!("{path} record {n}: {c} is null"));
-            assert!(keys.insert(need(expected[0]).to_owned()), "{path}: duplicate key {}", need(expected[0]));
+            assert!(
+                keys.insert(need(expected[0]).to_owned()),
+                "{path}: duplicate key {}",
+                need(expected[0])
+            );
             match name {
                 "companies.csv.gz" => {
                     assert!(need("company_id").starts_with("CMP-") && need("company_id").len() == 11);
@@ -207,7 +274,9 @@ impl Checker {
                     let reporter = need("reporter_type");
                     assert!(["WORKER", "UNION", "ANONYMOUS", "OTHER"].contains(&reporter));
                     if reporter == "ANONYMOUS" {
-                        assert!(get("complainant_name").is_none() && get("complainant_nik").is_none() && get("complainant_phone").is_none());
+                        assert!(
+                            get("complainant_name").is_none() && get("complainant_nik").is_none() && get("complainant_phone").is_none()
+                        );
                     }
                     if let Some(nik) = get("complainant_nik") {
                         assert!(digits(nik, 16) && nik.starts_with("99"), "{path}: NIK not synthetic");
@@ -236,11 +305,25 @@ impl Checker {
                     assert!(need("event_id").starts_with("EVT-") && need("event_id").len() == 13);
                     assert!(need("complaint_id").starts_with("ADU-"));
                     self.ts(path, "event_at", need("event_at"), end);
-                    assert!([
-                        "RECEIVED", "VERIFIED", "REJECTED", "REDIRECTED", "ASSIGNED", "INSPECTED", "NOTA_1", "NOTA_2",
-                        "SANCTION_RECOMMENDED", "REFERRED_PPNS", "RESOLVED", "CLOSED_NO_VIOLATION", "WITHDRAWN", "CLOSED_UNRESOLVED",
-                    ]
-                    .contains(&need("status")));
+                    assert!(
+                        [
+                            "RECEIVED",
+                            "VERIFIED",
+                            "REJECTED",
+                            "REDIRECTED",
+                            "ASSIGNED",
+                            "INSPECTED",
+                            "NOTA_1",
+                            "NOTA_2",
+                            "SANCTION_RECOMMENDED",
+                            "REFERRED_PPNS",
+                            "RESOLVED",
+                            "CLOSED_NO_VIOLATION",
+                            "WITHDRAWN",
+                            "CLOSED_UNRESOLVED",
+                        ]
+                        .contains(&need("status"))
+                    );
                     if let Some(i) = get("inspector_id") {
                         assert!(i.starts_with("INS-"));
                     }
@@ -250,7 +333,11 @@ impl Checker {
                     self.date(path, "visit_date", need("visit_date"), end);
                     let kind = need("inspection_type");
                     assert!(["ROUTINE", "COMPLAINT", "SPECIAL", "FOLLOW_UP"].contains(&kind));
-                    assert_eq!(kind == "COMPLAINT", get("complaint_id").is_some(), "{path}: complaint_id iff COMPLAINT");
+                    assert_eq!(
+                        kind == "COMPLAINT",
+                        get("complaint_id").is_some(),
+                        "{path}: complaint_id iff COMPLAINT"
+                    );
                     assert!(need("findings").parse::<u64>().is_ok());
                     assert!(["COMPLIANT", "NOTA_1", "NOTA_2", "REFERRED_PPNS"].contains(&need("outcome")));
                     need("company_id");
@@ -284,8 +371,20 @@ impl Checker {
                 "employers.jsonl.gz" => {
                     for k in obj.keys() {
                         assert!(
-                            ["npp", "nib", "employer_name", "province_code", "kbli", "status", "registered_workers", "programs", "arrears_months", "arrears_amount_idr", "registered_on"]
-                                .contains(&k.as_str()),
+                            [
+                                "npp",
+                                "nib",
+                                "employer_name",
+                                "province_code",
+                                "kbli",
+                                "status",
+                                "registered_workers",
+                                "programs",
+                                "arrears_months",
+                                "arrears_amount_idr",
+                                "registered_on"
+                            ]
+                            .contains(&k.as_str()),
                             "{path}: unknown key {k}"
                         );
                     }
@@ -295,7 +394,11 @@ impl Checker {
                         assert!(digits(nib, 13));
                     }
                     need("employer_name");
-                    assert!(self.bps.contains(need("province_code")), "{path}: BPS code {}", need("province_code"));
+                    assert!(
+                        self.bps.contains(need("province_code")),
+                        "{path}: BPS code {}",
+                        need("province_code")
+                    );
                     if let Some(k) = s("kbli") {
                         assert!(digits(k, 5));
                     }
@@ -303,7 +406,10 @@ impl Checker {
                     int("registered_workers");
                     int("arrears_months");
                     int("arrears_amount_idr");
-                    let programs = obj.get("programs").and_then(|p| p.as_array()).unwrap_or_else(|| panic!("{path}: programs"));
+                    let programs = obj
+                        .get("programs")
+                        .and_then(|p| p.as_array())
+                        .unwrap_or_else(|| panic!("{path}: programs"));
                     let set: BTreeSet<&str> = programs.iter().filter_map(|p| p.as_str()).collect();
                     assert_eq!(set.len(), programs.len(), "{path}: repeated program");
                     assert!(set.iter().all(|p| ["JKK", "JKM", "JHT", "JP", "JKP"].contains(p)));
@@ -347,7 +453,10 @@ fn digest(opts: &DemoOptions) -> Result<(String, DemoSummary), DemoError> {
 
 /// A short run (two months) for the tests that need two runs.
 fn short() -> DemoOptions {
-    DemoOptions { nights: 40, ..DemoOptions::demo() }
+    DemoOptions {
+        nights: 40,
+        ..DemoOptions::demo()
+    }
 }
 
 #[test]
@@ -386,8 +495,12 @@ fn default_demo_keeps_the_contract_and_places_every_case() -> Result<(), DemoErr
     assert_eq!(order.len(), 482 * 2 + 2);
     for (night, after) in summary.inspection.redelivered.iter().chain(&summary.insurance.redelivered) {
         assert!(after > night);
-        let paths: Vec<usize> =
-            order.iter().enumerate().filter(|(_, p)| p.contains(&night.to_string())).map(|(i, _)| i).collect();
+        let paths: Vec<usize> = order
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.contains(&night.to_string()))
+            .map(|(i, _)| i)
+            .collect();
         assert!(paths.len() >= 3, "re-delivered night {night} delivered once");
     }
     let rows = |t: &str| summary.rows.get(t).copied().unwrap_or(0);
@@ -399,7 +512,13 @@ fn default_demo_keeps_the_contract_and_places_every_case() -> Result<(), DemoErr
 
 #[test]
 fn tricky_cases_fit_in_a_short_run() -> Result<(), DemoError> {
-    let summary = run(&DemoOptions { nights: 62, ..DemoOptions::demo() }, |_| {})?;
+    let summary = run(
+        &DemoOptions {
+            nights: 62,
+            ..DemoOptions::demo()
+        },
+        |_| {},
+    )?;
     let absent = summary.absent_cases();
     assert!(absent.is_empty(), "absent in 62 nights: {absent:?}");
     Ok(())
@@ -412,7 +531,12 @@ fn national_scale_generation_time() -> Result<(), DemoError> {
     let start = std::time::Instant::now();
     let mut bytes = 0u64;
     let summary = run(&DemoOptions::national(), |f| bytes += f.bytes.len() as u64)?;
-    println!("national: {:?}, {} files, {} bytes\n{summary}", start.elapsed(), summary.files, bytes);
+    println!(
+        "national: {:?}, {} files, {} bytes\n{summary}",
+        start.elapsed(),
+        summary.files,
+        bytes
+    );
     assert!(summary.absent_cases().is_empty(), "{:?}", summary.absent_cases());
     Ok(())
 }
@@ -432,7 +556,9 @@ fn demo_generation_time() -> Result<(), DemoError> {
 #[test]
 #[ignore]
 fn write_demo_landing() -> Result<(), DemoError> {
-    let Some(dir) = std::env::var_os("WASNAKER_DEMO_DIR") else { return Ok(()) };
+    let Some(dir) = std::env::var_os("WASNAKER_DEMO_DIR") else {
+        return Ok(());
+    };
     let root = std::path::PathBuf::from(dir);
     let summary = generate(&DemoOptions::demo(), &mut wasnaker::demo::dir_sink(&root))?;
     println!("{summary}");

@@ -10,7 +10,11 @@ const N1: &str = "2026-10-03";
 const N2: &str = "2026-10-04";
 
 fn rejection(report: &wasnaker::ingest::IngestReport, system: &str) -> String {
-    let r = report.results.iter().find(|r| r.system.name() == system).expect("a result for the system");
+    let r = report
+        .results
+        .iter()
+        .find(|r| r.system.name() == system)
+        .expect("a result for the system");
     match &r.outcome {
         NightOutcome::Rejected(rej) => rej.to_string(),
         other => panic!("expected a rejection, got {other:?}"),
@@ -18,7 +22,11 @@ fn rejection(report: &wasnaker::ingest::IngestReport, system: &str) -> String {
 }
 
 fn files_of(report: &wasnaker::ingest::IngestReport, system: &str) -> Vec<wasnaker::lake::ledger::FileEntry> {
-    let r = report.results.iter().find(|r| r.system.name() == system).expect("a result for the system");
+    let r = report
+        .results
+        .iter()
+        .find(|r| r.system.name() == system)
+        .expect("a result for the system");
     match &r.outcome {
         NightOutcome::Ingested { files, .. } => files.clone(),
         other => panic!("expected ingested, got {other:?}"),
@@ -43,16 +51,33 @@ async fn clean_nights_ingest_and_rerun_is_a_no_op() {
     let before = f.lake_files();
     let again = f.ingest().await;
     assert_eq!(again.results.len(), 0);
-    let seen: Vec<_> = again.plan.nights.iter().filter(|n| !matches!(n.action, Action::Late { .. })).collect();
+    let seen: Vec<_> = again
+        .plan
+        .nights
+        .iter()
+        .filter(|n| !matches!(n.action, Action::Late { .. }))
+        .collect();
     assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|n| matches!(n.action, Action::Seen { version: 1, status: DeliveryStatus::Ingested })));
+    assert!(seen.iter().all(|n| matches!(
+        n.action,
+        Action::Seen {
+            version: 1,
+            status: DeliveryStatus::Ingested
+        }
+    )));
     // Nights after N1 with no delivery 36 h after they ended are reported late.
     let late = again.plan.nights.iter().find(|n| matches!(n.action, Action::Late { .. })).unwrap();
     assert_eq!(late.night, date(N2));
     assert_eq!(f.lake_files(), before, "a second run must not write anything");
     let csv = query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM complaints", None, None).await;
     assert_eq!(csv, "n\n2\n");
-    let csv = query_csv(&f.lake_loc(), "SELECT npp, province_code, province_code_bps FROM employers ORDER BY npp", None, None).await;
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT npp, province_code, province_code_bps FROM employers ORDER BY npp",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(csv, "npp,province_code,province_code_bps\n12345678,31,31\n87654321,91,94\n");
 }
 
@@ -87,15 +112,21 @@ async fn assert_rejected(f: &Fixture, system: &str, expect: &[&str]) {
         assert!(msg.contains(e), "rejection message {msg:?} should contain {e:?}");
     }
     let ledger = f.ledger().await;
-    let sys = if system == "inspection" { wasnaker::contract::System::Inspection } else { wasnaker::contract::System::Insurance };
+    let sys = if system == "inspection" {
+        wasnaker::contract::System::Inspection
+    } else {
+        wasnaker::contract::System::Insurance
+    };
     assert!(ledger.effective(sys, date(N1)).is_none());
     assert_eq!(ledger.deliveries(sys, date(N1))[0].status, DeliveryStatus::Rejected);
     assert_eq!(r.ingested(), 1, "the other system's night still ingests");
     assert!(
-        f.lake_files().iter().all(|(p, _)| !p.starts_with("tables/") || !p.contains(&format!("night={N1}")) || {
-            let t = p.split('/').nth(1).unwrap();
-            wasnaker::contract::table(t).unwrap().system.name() == other
-        }),
+        f.lake_files()
+            .iter()
+            .all(|(p, _)| !p.starts_with("tables/") || !p.contains(&format!("night={N1}")) || {
+                let t = p.split('/').nth(1).unwrap();
+                wasnaker::contract::table(t).unwrap().system.name() == other
+            }),
         "no lake file of the rejected night"
     );
 }
@@ -105,7 +136,15 @@ async fn truncated_gzip_rejects_the_night() {
     let f = Fixture::new();
     let mut bytes = gz(EMPLOYERS.as_bytes());
     bytes.truncate(bytes.len() - 10);
-    f.write_raw("insurance", N1, &[("employers.jsonl.gz", bytes), ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes()))], Done::Empty);
+    f.write_raw(
+        "insurance",
+        N1,
+        &[
+            ("employers.jsonl.gz", bytes),
+            ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes())),
+        ],
+        Done::Empty,
+    );
     assert_rejected(&f, "insurance", &["employers.jsonl.gz", "gzip"]).await;
 }
 
@@ -150,8 +189,20 @@ async fn missing_contract_file_rejects_the_night() {
 async fn checksum_mismatch_rejects_the_night() {
     let f = Fixture::new();
     let good = gz(EMPLOYERS.as_bytes());
-    let done = format!("{}  employers.jsonl.gz\n{}  contributions.jsonl.gz\n", sha256(b"something else"), sha256(&gz(CONTRIBUTIONS.as_bytes())));
-    f.write_raw("insurance", N1, &[("employers.jsonl.gz", good), ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes()))], Done::Text(done));
+    let done = format!(
+        "{}  employers.jsonl.gz\n{}  contributions.jsonl.gz\n",
+        sha256(b"something else"),
+        sha256(&gz(CONTRIBUTIONS.as_bytes()))
+    );
+    f.write_raw(
+        "insurance",
+        N1,
+        &[
+            ("employers.jsonl.gz", good),
+            ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes())),
+        ],
+        Done::Text(done),
+    );
     assert_rejected(&f, "insurance", &["employers.jsonl.gz", "checksum mismatch"]).await;
 }
 
@@ -160,22 +211,49 @@ async fn done_listing_some_files_or_other_lines_rejects_the_night() {
     let f = Fixture::new();
     let e = gz(EMPLOYERS.as_bytes());
     let done = format!("{}  employers.jsonl.gz\n", sha256(&e));
-    f.write_raw("insurance", N1, &[("employers.jsonl.gz", e.clone()), ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes()))], Done::Text(done));
+    f.write_raw(
+        "insurance",
+        N1,
+        &[
+            ("employers.jsonl.gz", e.clone()),
+            ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes())),
+        ],
+        Done::Text(done),
+    );
     assert_rejected(&f, "insurance", &["_DONE", "contributions.jsonl.gz"]).await;
 
     let g = Fixture::new();
     let c = gz(CONTRIBUTIONS.as_bytes());
     let done = format!("{}  employers.jsonl.gz\n{}  contributions.jsonl.gz\nOK\n", sha256(&e), sha256(&c));
-    g.write_raw("insurance", N1, &[("employers.jsonl.gz", e), ("contributions.jsonl.gz", c)], Done::Text(done));
+    g.write_raw(
+        "insurance",
+        N1,
+        &[("employers.jsonl.gz", e), ("contributions.jsonl.gz", c)],
+        Done::Text(done),
+    );
     assert_rejected(&g, "insurance", &["_DONE, line 3"]).await;
 }
 
 #[tokio::test]
 async fn header_problems_reject_the_night() {
     let cases: &[(&str, String, &[&str])] = &[
-        ("missing column", INSPECTIONS.replace(",outcome\n", "\n").replace(",COMPLIANT\n", "\n"), &["inspections.csv.gz", "line 1", "outcome"]),
-        ("renamed column", INSPECTIONS.replace("findings", "finding_count"), &["findings", "missing or renamed"]),
-        ("column twice", INSPECTIONS.replace(",outcome\n", ",outcome,findings\n").replace("COMPLIANT\n", "COMPLIANT,0\n"), &["findings", "2 times"]),
+        (
+            "missing column",
+            INSPECTIONS.replace(",outcome\n", "\n").replace(",COMPLIANT\n", "\n"),
+            &["inspections.csv.gz", "line 1", "outcome"],
+        ),
+        (
+            "renamed column",
+            INSPECTIONS.replace("findings", "finding_count"),
+            &["findings", "missing or renamed"],
+        ),
+        (
+            "column twice",
+            INSPECTIONS
+                .replace(",outcome\n", ",outcome,findings\n")
+                .replace("COMPLIANT\n", "COMPLIANT,0\n"),
+            &["findings", "2 times"],
+        ),
         ("wrong delimiter", INSPECTIONS.replace(',', ";"), &["wrong delimiter"]),
     ];
     for (what, content, expect) in cases {
@@ -209,13 +287,19 @@ async fn collapsed_snapshot_rejects_the_night_and_falls_back() {
     let f = Fixture::new();
     let mut big = String::from(COMPANIES);
     for i in 3..=10 {
-        big.push_str(&format!("CMP-00000{i:02},,PT Lain {i},31,,,MIKRO,,false,2026-10-01T09:00:00+07:00\n"));
+        big.push_str(&format!(
+            "CMP-00000{i:02},,PT Lain {i},31,,,MIKRO,,false,2026-10-01T09:00:00+07:00\n"
+        ));
     }
     f.inspection(N1, &[("companies.csv.gz", big.as_str())], Done::Empty);
     assert_eq!(f.ingest().await.ingested(), 1);
     // 10 records, then 4 (< half): rejected; 5 would be exactly half: accepted.
     let four: String = big.lines().take(5).map(|l| format!("{l}\n")).collect();
-    f.inspection(N2, &[("companies.csv.gz", four.as_str()), ("complaints.csv.gz", COMPLAINTS)], Done::Empty);
+    f.inspection(
+        N2,
+        &[("companies.csv.gz", four.as_str()), ("complaints.csv.gz", COMPLAINTS)],
+        Done::Empty,
+    );
     let r = f.ingest().await;
     assert!(rejection(&r, "inspection").contains("fewer than half of the 10"));
     let csv = query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM companies", None, Some(N2)).await;
@@ -233,14 +317,22 @@ async fn broken_redelivery_keeps_the_earlier_delivery() {
     let e = gz(EMPLOYERS.as_bytes());
     let c = gz(CONTRIBUTIONS.as_bytes());
     let done = format!("{}  employers.jsonl.gz\n{}  contributions.jsonl.gz\n", sha256(&e), sha256(b"x"));
-    f.write_raw("insurance", N1, &[("employers.jsonl.gz", e), ("contributions.jsonl.gz", c)], Done::Text(done));
+    f.write_raw(
+        "insurance",
+        N1,
+        &[("employers.jsonl.gz", e), ("contributions.jsonl.gz", c)],
+        Done::Text(done),
+    );
     let r = f.ingest().await;
     assert!(rejection(&r, "insurance").contains("checksum mismatch"));
     let ledger = f.ledger().await;
     let sys = wasnaker::contract::System::Insurance;
     assert_eq!(ledger.effective(sys, date(N1)).unwrap().version, 1);
     assert_eq!(ledger.deliveries(sys, date(N1)).len(), 2);
-    assert_eq!(query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM contributions", None, None).await, "n\n1\n");
+    assert_eq!(
+        query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM contributions", None, None).await,
+        "n\n1\n"
+    );
 }
 
 fn inspection_raw(replace: &[(&'static str, Vec<u8>)]) -> Vec<(&'static str, Vec<u8>)> {
@@ -266,23 +358,78 @@ async fn bad_rows_are_quarantined_with_their_reason() {
     const H: &str = "complaint_id,received_at,channel,reporter_type,union_name,complainant_name,complainant_nik,complainant_phone,company_id,province_code,violation_code,workers_affected,description,updated_at\n";
     const OK: &str = "ADU-2026-0000009,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n";
     let cases: &[(&str, &[u8], Option<&str>, &str)] = &[
-        ("bad timestamp", b"ADU-2026-0000001,2026-10-02 9am,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("received_at"), "RFC 3339"),
-        ("after the extract date", b"ADU-2026-0000001,2026-10-04T00:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("received_at"), "after the end of the extract date"),
-        ("unknown code", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,FAX,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("channel"), "valid values are ONLINE"),
-        ("unknown province", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,99,THR,1,,2026-10-02T09:00:00+07:00\n", Some("province_code"), "province code"),
-        ("null in non-null", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,,1,,2026-10-02T09:00:00+07:00\n", Some("violation_code"), "required"),
-        ("negative count", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,-4,,2026-10-02T09:00:00+07:00\n", Some("workers_affected"), "negative"),
-        ("wrong digits", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,990101010101000,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("complainant_nik"), "exactly 16 digits"),
-        ("not UTF-8", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,UNION,SP \xff\xfe,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n", Some("union_name"), "UTF-8"),
-        ("too few fields", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE\n", None, "has 3 fields but the header has 14"),
-        ("too many fields", b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00,extra\n", None, "has 15 fields"),
+        (
+            "bad timestamp",
+            b"ADU-2026-0000001,2026-10-02 9am,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n",
+            Some("received_at"),
+            "RFC 3339",
+        ),
+        (
+            "after the extract date",
+            b"ADU-2026-0000001,2026-10-04T00:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n",
+            Some("received_at"),
+            "after the end of the extract date",
+        ),
+        (
+            "unknown code",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,FAX,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n",
+            Some("channel"),
+            "valid values are ONLINE",
+        ),
+        (
+            "unknown province",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,99,THR,1,,2026-10-02T09:00:00+07:00\n",
+            Some("province_code"),
+            "province code",
+        ),
+        (
+            "null in non-null",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,,1,,2026-10-02T09:00:00+07:00\n",
+            Some("violation_code"),
+            "required",
+        ),
+        (
+            "negative count",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,-4,,2026-10-02T09:00:00+07:00\n",
+            Some("workers_affected"),
+            "negative",
+        ),
+        (
+            "wrong digits",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,990101010101000,,,31,THR,1,,2026-10-02T09:00:00+07:00\n",
+            Some("complainant_nik"),
+            "exactly 16 digits",
+        ),
+        (
+            "not UTF-8",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,UNION,SP \xff\xfe,,,,,31,THR,1,,2026-10-02T09:00:00+07:00\n",
+            Some("union_name"),
+            "UTF-8",
+        ),
+        (
+            "too few fields",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE\n",
+            None,
+            "has 3 fields but the header has 14",
+        ),
+        (
+            "too many fields",
+            b"ADU-2026-0000001,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,,,,,31,THR,1,,2026-10-02T09:00:00+07:00,extra\n",
+            None,
+            "has 15 fields",
+        ),
     ];
     for (what, row, column, reason) in cases {
         let f = Fixture::new();
         let mut content = H.as_bytes().to_vec();
         content.extend_from_slice(OK.as_bytes());
         content.extend_from_slice(row);
-        f.write_raw("inspection", N1, &inspection_raw(&[("complaints.csv.gz", gz(&content))]), Done::Empty);
+        f.write_raw(
+            "inspection",
+            N1,
+            &inspection_raw(&[("complaints.csv.gz", gz(&content))]),
+            Done::Empty,
+        );
         let r = f.ingest().await;
         let files = files_of(&r, "inspection");
         let c = file(&files, "complaints");
@@ -300,8 +447,17 @@ async fn bad_rows_are_quarantined_with_their_reason() {
 async fn cross_column_rules_and_json_type_errors_are_quarantined() {
     let f = Fixture::new();
     let companies = format!("{COMPANIES}CMP-0000003,,PT Salah Kabupaten,31,3271,C,BESAR,5,true,2026-10-01T09:00:00+07:00\n");
-    let inspections = format!("{INSPECTIONS}INSP-0000002,CMP-0000001,INS-00001,2026-10-03,ROUTINE,ADU-2026-0000001,0,COMPLIANT\nINSP-0000003,CMP-0000001,INS-00001,2026-10-03,COMPLAINT,,0,COMPLIANT\n");
-    f.inspection(N1, &[("companies.csv.gz", companies.as_str()), ("inspections.csv.gz", inspections.as_str())], Done::Empty);
+    let inspections = format!(
+        "{INSPECTIONS}INSP-0000002,CMP-0000001,INS-00001,2026-10-03,ROUTINE,ADU-2026-0000001,0,COMPLIANT\nINSP-0000003,CMP-0000001,INS-00001,2026-10-03,COMPLAINT,,0,COMPLIANT\n"
+    );
+    f.inspection(
+        N1,
+        &[
+            ("companies.csv.gz", companies.as_str()),
+            ("inspections.csv.gz", inspections.as_str()),
+        ],
+        Done::Empty,
+    );
     let employers = format!(
         "{EMPLOYERS}{}\n{}\n{}\n[1,2]\n{{\"npp\": \n{}\n",
         r#"{"npp":"11111111","employer_name":"A","province_code":"31","status":"ACTIVE","registered_workers":"25","programs":[],"arrears_months":0,"arrears_amount_idr":0,"registered_on":"2020-01-01"}"#,
@@ -316,12 +472,21 @@ async fn cross_column_rules_and_json_type_errors_are_quarantined() {
     assert_eq!(q, vec![(3, 4, Some("regency_code".into()), q[0].3.clone())]);
     assert!(q[0].3.contains("regency of the row's province_code"));
     let q = query_quarantine(&f, "inspections").await;
-    assert_eq!(q.iter().map(|x| (x.0, x.2.clone())).collect::<Vec<_>>(), vec![(2, Some("complaint_id".into())), (3, Some("complaint_id".into()))]);
+    assert_eq!(
+        q.iter().map(|x| (x.0, x.2.clone())).collect::<Vec<_>>(),
+        vec![(2, Some("complaint_id".into())), (3, Some("complaint_id".into()))]
+    );
     let q = query_quarantine(&f, "employers").await;
     let got: Vec<(u64, Option<String>)> = q.iter().map(|x| (x.0, x.2.clone())).collect();
     assert_eq!(
         got,
-        vec![(3, Some("registered_workers".into())), (4, Some("registered_workers".into())), (5, Some("registered_workers".into())), (6, None), (7, None)]
+        vec![
+            (3, Some("registered_workers".into())),
+            (4, Some("registered_workers".into())),
+            (5, Some("registered_workers".into())),
+            (6, None),
+            (7, None)
+        ]
     );
     assert!(q[0].3.contains("wrong JSON type"));
     assert!(q[1].3.contains("without fraction or exponent"));
@@ -329,7 +494,11 @@ async fn cross_column_rules_and_json_type_errors_are_quarantined() {
     assert!(q[4].3.contains("not valid JSON"));
     let files = files_of(&r, "insurance");
     let e = file(&files, "employers");
-    assert_eq!((e.rows_read, e.rows_accepted, e.rows_quarantined), (8, 3, 5), "line 8 (npp 44444444) is accepted");
+    assert_eq!(
+        (e.rows_read, e.rows_accepted, e.rows_quarantined),
+        (8, 3, 5),
+        "line 8 (npp 44444444) is accepted"
+    );
     assert!(e.warnings.iter().any(|w| w.contains("extra_key")), "{:?}", e.warnings);
 }
 
@@ -343,15 +512,34 @@ async fn duplicate_keys_quarantine_every_row_and_keep_the_previous_version() {
         COMPANIES.replace("PT Maju Jaya", "PT Maju Jaya Lama")
     );
     let events = format!("{EVENTS}EVT-000000002,ADU-2026-0000001,2026-10-04T10:00:00+07:00,INSPECTED,INS-00001\n");
-    f.inspection(N2, &[("companies.csv.gz", dup.as_str()), ("complaint_events.csv.gz", events.as_str())], Done::Empty);
+    f.inspection(
+        N2,
+        &[("companies.csv.gz", dup.as_str()), ("complaint_events.csv.gz", events.as_str())],
+        Done::Empty,
+    );
     let r = f.ingest().await;
     let files = files_of(&r, "inspection");
     assert_eq!(file(&files, "companies").rows_quarantined, 2);
     assert_eq!(file(&files, "complaint_events").rows_quarantined, 2);
-    let csv = query_csv(&f.lake_loc(), "SELECT company_id, name FROM companies ORDER BY company_id", None, Some(N2)).await;
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT company_id, name FROM companies ORDER BY company_id",
+        None,
+        Some(N2),
+    )
+    .await;
     assert_eq!(csv, "company_id,name\nCMP-0000001,PT Maju Jaya\nCMP-0000002,CV Dua Saudara\n");
-    let csv = query_csv(&f.lake_loc(), "SELECT event_id, status FROM complaint_events ORDER BY event_id", None, None).await;
-    assert_eq!(csv, "event_id,status\nEVT-000000001,RECEIVED\nEVT-000000002,ASSIGNED\n", "the event keeps its previous version");
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT event_id, status FROM complaint_events ORDER BY event_id",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        csv, "event_id,status\nEVT-000000001,RECEIVED\nEVT-000000002,ASSIGNED\n",
+        "the event keeps its previous version"
+    );
     let q = query_quarantine(&f, "companies").await;
     assert!(q.iter().all(|x| x.3.contains("duplicate key")));
 }
@@ -376,7 +564,9 @@ async fn valid_oddities_are_accepted() {
     f.write_raw("inspection", N1, &files, Done::Sums);
     let r = f.ingest().await;
     let res = &r.results[0];
-    let NightOutcome::Ingested { files, ignored_files } = &res.outcome else { panic!("{:?}", res.outcome) };
+    let NightOutcome::Ingested { files, ignored_files } = &res.outcome else {
+        panic!("{:?}", res.outcome)
+    };
     assert_eq!(ignored_files, &vec!["README.txt".to_string()]);
     let c = file(files, "companies");
     assert_eq!((c.rows_read, c.rows_accepted, c.rows_quarantined), (2, 2, 0));
@@ -406,7 +596,13 @@ async fn very_long_fields_are_accepted() {
     f.inspection(N1, &[("complaints.csv.gz", complaints.as_str())], Done::Empty);
     let r = f.ingest().await;
     assert_eq!(file(&files_of(&r, "inspection"), "complaints").rows_accepted, 3);
-    let csv = query_csv(&f.lake_loc(), "SELECT length(union_name) AS n FROM complaints WHERE complaint_id = 'ADU-2026-0000003'", None, None).await;
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT length(union_name) AS n FROM complaints WHERE complaint_id = 'ADU-2026-0000003'",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(csv, format!("n\n{}\n", (3 << 20) + 3));
 }
 
@@ -419,15 +615,36 @@ async fn redelivered_night_supersedes_and_identical_redelivery_is_a_no_op() {
     f.inspection(N1, &[], Done::Empty);
     assert_eq!(f.ingest().await.results.len(), 0);
     // Corrected: complaint 2 is gone, complaint 1 changed; _DONE with checksums.
-    let corrected = COMPLAINTS.lines().take(2).collect::<Vec<_>>().join("\n").replace(",THR,12,", ",UPAH_MINIMUM,12,");
+    let corrected = COMPLAINTS
+        .lines()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(",THR,12,", ",UPAH_MINIMUM,12,");
     f.inspection(N1, &[("complaints.csv.gz", corrected.as_str())], Done::Sums);
     let r = f.ingest().await;
     assert_eq!(r.results[0].version, 2);
     let ledger = f.ledger().await;
-    assert_eq!(ledger.deliveries(wasnaker::contract::System::Inspection, date(N1)).len(), 2, "the old delivery stays recorded");
-    let csv = query_csv(&f.lake_loc(), "SELECT complaint_id, violation_code FROM complaints ORDER BY 1", None, None).await;
+    assert_eq!(
+        ledger.deliveries(wasnaker::contract::System::Inspection, date(N1)).len(),
+        2,
+        "the old delivery stays recorded"
+    );
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT complaint_id, violation_code FROM complaints ORDER BY 1",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(csv, "complaint_id,violation_code\nADU-2026-0000001,UPAH_MINIMUM\n");
-    let csv = query_csv(&f.lake_loc(), "SELECT sum(rows_read) AS n FROM night_tables WHERE table_name = 'complaints'", None, None).await;
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT sum(rows_read) AS n FROM night_tables WHERE table_name = 'complaints'",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(csv, "n\n1\n", "nothing counted twice");
 }
 
@@ -435,19 +652,51 @@ async fn redelivered_night_supersedes_and_identical_redelivery_is_a_no_op() {
 async fn latest_extract_wins_and_dry_run_writes_nothing() {
     let f = Fixture::new();
     f.inspection(N1, &[], Done::Empty);
-    let changed = COMPLAINTS.replace(",K3,", ",LEMBUR,").replace("2026-10-02T23:30:00Z\n", "2026-10-03T01:00:00Z\n");
+    let changed = COMPLAINTS
+        .replace(",K3,", ",LEMBUR,")
+        .replace("2026-10-02T23:30:00Z\n", "2026-10-03T01:00:00Z\n");
     f.inspection(N2, &[("complaints.csv.gz", changed.as_str())], Done::Empty);
-    let dry = f.ingest_at("2026-12-01T00:00:00Z".parse().unwrap(), IngestOptions { dry_run: true, ..Default::default() }).await;
+    let dry = f
+        .ingest_at(
+            "2026-12-01T00:00:00Z".parse().unwrap(),
+            IngestOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+        .await;
     assert_eq!(dry.plan.to_ingest(), 2);
     assert!(f.lake_files().is_empty(), "dry run writes nothing");
     // Ingest the later night first (--date), then the earlier one: order of ingestion never matters.
-    let only = IngestOptions { from: Some(date(N2)), to: Some(date(N2)), dry_run: false };
+    let only = IngestOptions {
+        from: Some(date(N2)),
+        to: Some(date(N2)),
+        dry_run: false,
+    };
     assert_eq!(f.ingest_at("2026-12-01T00:00:00Z".parse().unwrap(), only).await.ingested(), 1);
     assert_eq!(f.ingest().await.ingested(), 1);
-    let csv = query_csv(&f.lake_loc(), "SELECT complaint_id, violation_code, _extract_date FROM complaints ORDER BY 1", None, None).await;
-    assert_eq!(csv, "complaint_id,violation_code,_extract_date\nADU-2026-0000001,THR,2026-10-04\nADU-2026-0000002,LEMBUR,2026-10-04\n");
-    let csv = query_csv(&f.lake_loc(), "SELECT complaint_id, violation_code FROM complaints ORDER BY 1", None, Some(N1)).await;
-    assert_eq!(csv, "complaint_id,violation_code\nADU-2026-0000001,THR\nADU-2026-0000002,K3\n", "as_of selects the extracts");
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT complaint_id, violation_code, _extract_date FROM complaints ORDER BY 1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        csv,
+        "complaint_id,violation_code,_extract_date\nADU-2026-0000001,THR,2026-10-04\nADU-2026-0000002,LEMBUR,2026-10-04\n"
+    );
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT complaint_id, violation_code FROM complaints ORDER BY 1",
+        None,
+        Some(N1),
+    )
+    .await;
+    assert_eq!(
+        csv, "complaint_id,violation_code\nADU-2026-0000001,THR\nADU-2026-0000002,K3\n",
+        "as_of selects the extracts"
+    );
 }
 
 /// Quarantine rows of a table: (record, line, column, reason).
@@ -458,11 +707,22 @@ pub async fn query_quarantine(f: &Fixture, table: &str) -> Vec<(u64, u64, Option
         if !path.starts_with(&format!("quarantine/{table}/")) {
             continue;
         }
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .unwrap()
+            .build()
+            .unwrap();
         for b in reader {
             let b = b.unwrap();
-            let rec = b.column_by_name("record").unwrap().as_primitive::<arrow::datatypes::Int64Type>().clone();
-            let line = b.column_by_name("line").unwrap().as_primitive::<arrow::datatypes::Int64Type>().clone();
+            let rec = b
+                .column_by_name("record")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .clone();
+            let line = b
+                .column_by_name("line")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .clone();
             let col = b.column_by_name("column").unwrap().as_string::<i32>().clone();
             let reason = b.column_by_name("reason").unwrap().as_string::<i32>().clone();
             for i in 0..b.num_rows() {

@@ -8,9 +8,13 @@ use chrono::{Duration, NaiveDate};
 use crate::common::*;
 
 fn companies_csv(rows: &BTreeMap<u32, String>) -> String {
-    let mut s = String::from("company_id,nib,name,province_code,regency_code,kbli_section,size_class,workers_total,wlkp_registered,updated_at\n");
+    let mut s =
+        String::from("company_id,nib,name,province_code,regency_code,kbli_section,size_class,workers_total,wlkp_registered,updated_at\n");
     for (id, name) in rows {
-        s.push_str(&format!("CMP-{id:07},,{name},31,3171,C,KECIL,{},true,2026-09-01T09:00:00+07:00\n", id % 97));
+        s.push_str(&format!(
+            "CMP-{id:07},,{name},31,3171,C,KECIL,{},true,2026-09-01T09:00:00+07:00\n",
+            id % 97
+        ));
     }
     s
 }
@@ -50,7 +54,13 @@ async fn snapshots_are_exact_as_of_every_night_and_storage_grows_with_changes() 
     let r = f.ingest().await;
     assert_eq!(r.ingested(), 30);
     for (night, rows) in expected.iter().step_by(7).chain(expected.last()) {
-        let got = query_csv(&f.lake_loc(), "SELECT company_id, name FROM companies ORDER BY company_id", None, Some(&night.to_string())).await;
+        let got = query_csv(
+            &f.lake_loc(),
+            "SELECT company_id, name FROM companies ORDER BY company_id",
+            None,
+            Some(&night.to_string()),
+        )
+        .await;
         let want: String = std::iter::once("company_id,name\n".to_string())
             .chain(rows.iter().map(|(id, name)| format!("CMP-{id:07},{name}\n")))
             .collect();
@@ -65,7 +75,10 @@ async fn snapshots_are_exact_as_of_every_night_and_storage_grows_with_changes() 
     let first = *sizes.values().next().unwrap();
     let total: u64 = sizes.values().sum();
     eprintln!("companies: first night {first} bytes, 30 nights {total} bytes");
-    assert!(total < 2 * first, "30 nights of 1% churn take {total} bytes, one snapshot {first}: must be < 2x");
+    assert!(
+        total < 2 * first,
+        "30 nights of 1% churn take {total} bytes, one snapshot {first}: must be < 2x"
+    );
 }
 
 #[tokio::test]
@@ -75,8 +88,13 @@ async fn no_personal_data_in_clear_in_lake_quarantine_or_ledger() {
     let bad = format!(
         "{COMPLAINTS}ADU-2026-0000003,2026-10-02T09:00:00+07:00,ONLINE,WORKER,,Siti Aminah Sintetis,99010101010100,+62 812 0000 0001,,31,THR,1,THR belum dibayar,2026-10-02T09:00:00+07:00\n"
     );
-    let bad_inspectors = format!("{INSPECTORS}INS-00003,19900101202001100,Wati Rahayu Sintetis,31,MUDA,false,true,2026-09-01T08:00:00+07:00\n");
-    f.inspection("2026-10-03", &[("complaints.csv.gz", bad.as_str()), ("inspectors.csv.gz", bad_inspectors.as_str())], Done::Empty);
+    let bad_inspectors =
+        format!("{INSPECTORS}INS-00003,19900101202001100,Wati Rahayu Sintetis,31,MUDA,false,true,2026-09-01T08:00:00+07:00\n");
+    f.inspection(
+        "2026-10-03",
+        &[("complaints.csv.gz", bad.as_str()), ("inspectors.csv.gz", bad_inspectors.as_str())],
+        Done::Empty,
+    );
     let r = f.ingest().await;
     assert_eq!(r.ingested(), 1);
     let mut scanned = 0;
@@ -97,7 +115,13 @@ async fn no_personal_data_in_clear_in_lake_quarantine_or_ledger() {
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].2.as_deref(), Some("complainant_nik"));
     // The same person has the same pseudonym across tables and nights.
-    let csv = query_csv(&f.lake_loc(), "SELECT count(DISTINCT complainant_nik_pseudonym) AS n FROM complaints", None, None).await;
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT count(DISTINCT complainant_nik_pseudonym) AS n FROM complaints",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(csv, "n\n1\n");
 }
 
@@ -126,9 +150,19 @@ async fn crash_before_commit_leaves_the_night_invisible_and_rerun_ingests_once()
     // Simulate the crash: remove the last night's ledger entry (written last).
     let entry = f.lake.join("ledger/inspection/2026-10-04/v0001.json");
     std::fs::remove_file(&entry).unwrap();
-    let csv = query_csv(&f.lake_loc(), "SELECT count(*) AS n FROM night_tables WHERE extract_date = DATE '2026-10-04'", None, None).await;
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT count(*) AS n FROM night_tables WHERE extract_date = DATE '2026-10-04'",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(csv, "n\n0\n", "a night without its ledger entry is invisible");
     let r = f.ingest().await;
     assert_eq!(r.ingested(), 1);
-    assert_eq!(f.lake_files(), complete, "the re-run rewrites the same files: the lake is as if nothing happened");
+    assert_eq!(
+        f.lake_files(),
+        complete,
+        "the re-run rewrites the same files: the lake is as if nothing happened"
+    );
 }

@@ -5,6 +5,6 @@ mod common;
 mod demo;
 mod ingest;
 mod lake;
+mod publish;
 mod queries;
 mod report;
-mod publish;

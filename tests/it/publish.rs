@@ -15,13 +15,13 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use wasnaker::clock::Month;
-use wasnaker::contract::reference::{provinces, violations};
 use wasnaker::contract::System;
+use wasnaker::contract::reference::{provinces, violations};
 use wasnaker::lake::context::ExtractUse;
-use wasnaker::publish::store::{publish_local, write_staging, Swap};
-use wasnaker::publish::{build, publish, Bundle, BundleInput, ReportTable, Signer, TrendPoint};
+use wasnaker::publish::store::{Swap, publish_local, write_staging};
+use wasnaker::publish::{Bundle, BundleInput, ReportTable, Signer, TrendPoint, build, publish};
 use wasnaker::storage::Location;
-use wasnaker::verify::{verify, Status};
+use wasnaker::verify::{Status, verify};
 
 const MONTH: Month = Month { year: 2026, month: 10 };
 const PRINCIPAL: &str = "pelaporan@wasnaker.test";
@@ -154,8 +154,21 @@ pub fn fixture(hostile: bool) -> BundleInput {
         rows.push([received, followed, closed, open, onfu, b0, b1, b2, b3, median, cohort, met, 0]);
     }
     let sum = |i: usize| rows.iter().map(|r| r[i]).sum::<i64>();
-    let national: [i64; 13] =
-        [sum(0), sum(1), sum(2), sum(3), sum(4), sum(5), sum(6), sum(7), sum(8), 143, sum(10), sum(11), 0];
+    let national: [i64; 13] = [
+        sum(0),
+        sum(1),
+        sum(2),
+        sum(3),
+        sum(4),
+        sum(5),
+        sum(6),
+        sum(7),
+        sum(8),
+        143,
+        sum(10),
+        sum(11),
+        0,
+    ];
     let all: Vec<([i64; 13], String, String)> = std::iter::once((national, "00".to_string(), "INDONESIA".to_string()))
         .chain(rows.iter().zip(provinces()).map(|(r, p)| (*r, p.code.clone(), p.name.clone())))
         .collect();
@@ -173,7 +186,10 @@ pub fn fixture(hostile: bool) -> BundleInput {
         ("not_followed_up_31_90", int(6)),
         ("not_followed_up_91_180", int(7)),
         ("not_followed_up_over_180", int(8)),
-        ("median_days_to_follow_up", Col::Dec(all.iter().map(|r| (r.0[1] > 0).then_some(r.0[9])).collect())),
+        (
+            "median_days_to_follow_up",
+            Col::Dec(all.iter().map(|r| (r.0[1] > 0).then_some(r.0[9])).collect()),
+        ),
         ("sla_cohort", int(10)),
         ("sla_met", int(11)),
         ("sla_met_pct", Col::Dec(all.iter().map(|r| pct_tenths(r.0[11], r.0[10])).collect())),
@@ -200,7 +216,10 @@ pub fn fixture(hostile: bool) -> BundleInput {
     let fbv = batch(vec![
         ("period", Col::Text(vs.iter().map(|_| s(&period)).collect())),
         ("violation_code", Col::Text(vs.iter().map(|v| s(&v.code)).collect())),
-        ("violation_name", Col::Text(vs.iter().enumerate().map(|(i, v)| vname(i, &v.name)).collect())),
+        (
+            "violation_name",
+            Col::Text(vs.iter().enumerate().map(|(i, v)| vname(i, &v.name)).collect()),
+        ),
         ("received", Col::Int(vrows.iter().map(|r| Some(r.0)).collect())),
         ("open_at_end", Col::Int(vrows.iter().map(|r| Some(r.1)).collect())),
         ("open_not_followed_up", Col::Int(vrows.iter().map(|r| Some(r.2)).collect())),
@@ -219,10 +238,32 @@ pub fn fixture(hostile: bool) -> BundleInput {
         let needed = (workers + 19_999) / 20_000;
         let needed_w = (companies + 59) / 60;
         let inspected = companies * (5 + rng.next(30)) / 100;
-        sm.push([companies, employers, not_in_registry, workers, active, needed, needed_w, inspected, r[3], 0]);
+        sm.push([
+            companies,
+            employers,
+            not_in_registry,
+            workers,
+            active,
+            needed,
+            needed_w,
+            inspected,
+            r[3],
+            0,
+        ]);
     }
     let smsum = |i: usize| sm.iter().map(|r| r[i]).sum::<i64>();
-    let sm_nat = [smsum(0), smsum(1), smsum(2), smsum(3), smsum(4), smsum(5), smsum(6), smsum(7), smsum(8), 0];
+    let sm_nat = [
+        smsum(0),
+        smsum(1),
+        smsum(2),
+        smsum(3),
+        smsum(4),
+        smsum(5),
+        smsum(6),
+        smsum(7),
+        smsum(8),
+        0,
+    ];
     let sm_all: Vec<([i64; 10], String, String)> = std::iter::once((sm_nat, "00".to_string(), "INDONESIA".to_string()))
         .chain(sm.iter().zip(provinces()).map(|(r, p)| (*r, p.code.clone(), p.name.clone())))
         .collect();
@@ -239,12 +280,27 @@ pub fn fixture(hostile: bool) -> BundleInput {
         ("inspectors_active", sint(4)),
         ("inspectors_needed", sint(5)),
         ("inspectors_needed_workload", sint(6)),
-        ("inspector_gap", Col::Int(sm_all.iter().map(|r| Some((r.0[5] - r.0[4]).max(0))).collect())),
-        ("inspector_gap_workload", Col::Int(sm_all.iter().map(|r| Some((r.0[6] - r.0[4]).max(0))).collect())),
-        ("companies_per_inspector", Col::Dec(sm_all.iter().map(|r| ratio(r.0[0], r.0[4])).collect())),
-        ("open_complaints_per_inspector", Col::Dec(sm_all.iter().map(|r| ratio(r.0[8], r.0[4])).collect())),
+        (
+            "inspector_gap",
+            Col::Int(sm_all.iter().map(|r| Some((r.0[5] - r.0[4]).max(0))).collect()),
+        ),
+        (
+            "inspector_gap_workload",
+            Col::Int(sm_all.iter().map(|r| Some((r.0[6] - r.0[4]).max(0))).collect()),
+        ),
+        (
+            "companies_per_inspector",
+            Col::Dec(sm_all.iter().map(|r| ratio(r.0[0], r.0[4])).collect()),
+        ),
+        (
+            "open_complaints_per_inspector",
+            Col::Dec(sm_all.iter().map(|r| ratio(r.0[8], r.0[4])).collect()),
+        ),
         ("companies_inspected_12m", sint(7)),
-        ("coverage_12m_pct", Col::Dec(sm_all.iter().map(|r| pct_tenths(r.0[7], r.0[0])).collect())),
+        (
+            "coverage_12m_pct",
+            Col::Dec(sm_all.iter().map(|r| pct_tenths(r.0[7], r.0[0])).collect()),
+        ),
     ]);
 
     // insurance_crosscheck.
@@ -289,7 +345,10 @@ pub fn fixture(hostile: bool) -> BundleInput {
         ("source", Col::Text(dq_tables.iter().map(|t| s(t.0)).collect())),
         ("table", Col::Text(dq_tables.iter().map(|t| s(t.1)).collect())),
         ("extracts_expected", Col::Int(dq_tables.iter().map(|_| Some(27)).collect())),
-        ("extracts_received", Col::Int(dq_tables.iter().map(|t| Some(if t.0 == "inspection" { 25 } else { 26 })).collect())),
+        (
+            "extracts_received",
+            Col::Int(dq_tables.iter().map(|t| Some(if t.0 == "inspection" { 25 } else { 26 })).collect()),
+        ),
         (
             "missing_dates",
             Col::Text(
@@ -300,10 +359,37 @@ pub fn fixture(hostile: bool) -> BundleInput {
             ),
         ),
         ("rejected_dates", Col::Text(dq_tables.iter().map(|t| rejected(t.0)).collect())),
-        ("rows_read", Col::Int(dq_tables.iter().map(|t| Some(if t.1 == "complaints" { 14_873 } else { 120_000 })).collect())),
-        ("rows_accepted", Col::Int(dq_tables.iter().map(|t| Some(if t.1 == "complaints" { 14_861 } else { 120_000 })).collect())),
-        ("rows_quarantined", Col::Int(dq_tables.iter().map(|t| Some(if t.1 == "complaints" { 12 } else { 0 })).collect())),
-        ("orphan_events", Col::Int(dq_tables.iter().map(|t| if t.1 == "complaint_events" { Some(3) } else { None }).collect())),
+        (
+            "rows_read",
+            Col::Int(
+                dq_tables
+                    .iter()
+                    .map(|t| Some(if t.1 == "complaints" { 14_873 } else { 120_000 }))
+                    .collect(),
+            ),
+        ),
+        (
+            "rows_accepted",
+            Col::Int(
+                dq_tables
+                    .iter()
+                    .map(|t| Some(if t.1 == "complaints" { 14_861 } else { 120_000 }))
+                    .collect(),
+            ),
+        ),
+        (
+            "rows_quarantined",
+            Col::Int(dq_tables.iter().map(|t| Some(if t.1 == "complaints" { 12 } else { 0 })).collect()),
+        ),
+        (
+            "orphan_events",
+            Col::Int(
+                dq_tables
+                    .iter()
+                    .map(|t| if t.1 == "complaint_events" { Some(3) } else { None })
+                    .collect(),
+            ),
+        ),
     ]);
 
     let tables = vec![
@@ -355,8 +441,16 @@ pub fn fixture(hostile: bool) -> BundleInput {
             received: if k == 0 { national[0] } else { base },
             followed_up_in_month: if k == 0 { national[1] } else { base * 6 / 10 + rng.next(300) },
             open_at_end: if k == 0 { national[3] } else { 8_000 + rng.next(2_000) },
-            open_not_followed_up: if k == 0 { national[4] } else { 3_500 + (k as i64) * 60 + rng.next(400) },
-            median_days_to_follow_up: Some(if k == 0 { "14.3".into() } else { format!("{}.{}", 12 + rng.next(8), rng.next(10)) }),
+            open_not_followed_up: if k == 0 {
+                national[4]
+            } else {
+                3_500 + (k as i64) * 60 + rng.next(400)
+            },
+            median_days_to_follow_up: Some(if k == 0 {
+                "14.3".into()
+            } else {
+                format!("{}.{}", 12 + rng.next(8), rng.next(10))
+            }),
             sla_met_pct: Some(if k == 0 {
                 let t = pct_tenths(national[11], national[10]).unwrap();
                 format!("{}.{}", t / 10, t % 10)
@@ -368,7 +462,10 @@ pub fn fixture(hostile: bool) -> BundleInput {
 
     let mut extracts = Vec::new();
     for (system, names) in [
-        (System::Inspection, &["companies", "inspectors", "complaints", "complaint_events", "inspections"][..]),
+        (
+            System::Inspection,
+            &["companies", "inspectors", "complaints", "complaint_events", "inspections"][..],
+        ),
         (System::Insurance, &["employers", "contributions"][..]),
     ] {
         for name in names {
@@ -478,7 +575,18 @@ fn manifest_has_stable_keys_inputs_and_outputs() {
     let keys: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["month", "as_of", "program_version", "params", "snapshots", "extracts", "queries", "outputs", "warnings", "signature"]
+        [
+            "month",
+            "as_of",
+            "program_version",
+            "params",
+            "snapshots",
+            "extracts",
+            "queries",
+            "outputs",
+            "warnings",
+            "signature"
+        ]
     );
     assert_eq!(m["params"]["sla_days"], 30);
     assert_eq!(m["snapshots"][2], serde_json::json!({"table": "employers", "night": "2026-10-22"}));
@@ -493,8 +601,11 @@ fn manifest_has_stable_keys_inputs_and_outputs() {
     assert_eq!(m["queries"][0]["sql"], input.tables[0].sql.as_str());
     let outputs = m["outputs"].as_array().unwrap();
     let paths: Vec<&str> = outputs.iter().map(|o| o["path"].as_str().unwrap()).collect();
-    let expected: Vec<&str> =
-        EXPECTED_FILES.iter().copied().filter(|p| !["manifest.json", "SHA256SUMS", "SHA256SUMS.sig"].contains(p)).collect();
+    let expected: Vec<&str> = EXPECTED_FILES
+        .iter()
+        .copied()
+        .filter(|p| !["manifest.json", "SHA256SUMS", "SHA256SUMS.sig"].contains(p))
+        .collect();
     assert_eq!(paths, expected);
     for o in outputs {
         let path = o["path"].as_str().unwrap();
@@ -537,7 +648,12 @@ async fn sha256sum_c_passes_in_the_published_folder() {
         println!("NOTICE: sha256sum not installed; skipping the coreutils check");
         return;
     }
-    let out = Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(month_dir(&dir)).output().unwrap();
+    let out = Command::new("sha256sum")
+        .arg("-c")
+        .arg("SHA256SUMS")
+        .current_dir(month_dir(&dir))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let ok: Vec<&str> = stdout.lines().filter(|l| l.ends_with(": OK")).collect();
@@ -564,7 +680,10 @@ async fn ssh_keygen_accepts_the_signature() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("Good \"file\" signature for {PRINCIPAL} with ED25519 key")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Good \"file\" signature for {PRINCIPAL} with ED25519 key")),
+        "{stdout}"
+    );
 
     // And a changed SHA256SUMS is refused.
     let mut changed = std::fs::read(month_dir(&dir).join("SHA256SUMS")).unwrap();
@@ -594,12 +713,21 @@ async fn verify_passes_on_an_intact_bundle() {
     assert_eq!(sig.status, Status::Passed);
     assert!(sig.detail.contains(PRINCIPAL), "{}", sig.detail);
     // 13 checksum lines + 12 manifest outputs + 1 signature.
-    assert_eq!(report.checks.iter().filter(|c| c.status == Status::Passed).count(), 13 + 12 + 1, "{report}");
+    assert_eq!(
+        report.checks.iter().filter(|c| c.status == Status::Passed).count(),
+        13 + 12 + 1,
+        "{report}"
+    );
 
     // Without allowed_signers: checked against the manifest's key, with a note.
     let report = verify(&loc, None).await.unwrap();
     assert!(report.ok(), "{report}");
-    assert!(report.checks.iter().any(|c| c.status == Status::Note && c.detail.contains("allowed_signers")));
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.status == Status::Note && c.detail.contains("allowed_signers"))
+    );
 
     // A key that did not sign is refused.
     let other = dir.path().join("other_signers");
@@ -622,7 +750,11 @@ async fn verify_accepts_an_unsigned_bundle_only_when_no_signature_is_expected() 
     let allowed = allowed_signers(dir.path());
     let report = verify(&loc, Some(&allowed)).await.unwrap();
     assert!(!report.ok());
-    assert_eq!(report.problem_files().into_iter().collect::<Vec<_>>(), ["SHA256SUMS.sig"], "{report}");
+    assert_eq!(
+        report.problem_files().into_iter().collect::<Vec<_>>(),
+        ["SHA256SUMS.sig"],
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -657,7 +789,11 @@ async fn verify_names_every_tampered_missing_or_extra_file() {
         let allowed = allowed_signers(dir.path());
         let report = verify(&loc, Some(&allowed)).await.unwrap();
         assert!(!report.ok(), "{how} {file} went unnoticed:\n{report}");
-        assert!(report.problem_files().contains(file), "{how} {file}: problems name {:?}\n{report}", report.problem_files());
+        assert!(
+            report.problem_files().contains(file),
+            "{how} {file}: problems name {:?}\n{report}",
+            report.problem_files()
+        );
     }
 }
 
@@ -668,7 +804,11 @@ fn unzip(bytes: &[u8]) -> BTreeMap<String, String> {
         let mut f = zip.by_index(i).unwrap();
         let name = f.name().unwrap().to_string();
         let stamp = f.last_modified().unwrap_or_default();
-        assert_eq!((stamp.year(), stamp.month(), stamp.day()), (1980, 1, 1), "{name} has a wall-clock timestamp");
+        assert_eq!(
+            (stamp.year(), stamp.month(), stamp.day()),
+            (1980, 1, 1),
+            "{name} has a wall-clock timestamp"
+        );
         let mut text = String::new();
         f.read_to_string(&mut text).unwrap();
         out.insert(name, text);
@@ -686,20 +826,45 @@ fn xlsx_has_typed_cells_frozen_headers_no_formulas_and_neutralised_text() {
     let bundle = build(&fixture(true), None).unwrap();
     let parts = unzip(&bundle.files["report.xlsx"]);
     let workbook = &parts["xl/workbook.xml"];
-    let names: Vec<&str> = workbook.split("<sheet name=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
-    assert_eq!(names, ["followup_by_province", "followup_by_violation", "supervision_map", "insurance_crosscheck", "data_quality"]);
+    let names: Vec<&str> = workbook
+        .split("<sheet name=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "followup_by_province",
+            "followup_by_violation",
+            "supervision_map",
+            "insurance_crosscheck",
+            "data_quality"
+        ]
+    );
     assert!(parts["docProps/core.xml"].contains("<dcterms:created xsi:type=\"dcterms:W3CDTF\">2026-11-01T00:00:00Z</dcterms:created>"));
 
-    let sheets: Vec<&String> = parts.iter().filter(|(k, _)| k.starts_with("xl/worksheets/sheet")).map(|(_, v)| v).collect();
+    let sheets: Vec<&String> = parts
+        .iter()
+        .filter(|(k, _)| k.starts_with("xl/worksheets/sheet"))
+        .map(|(_, v)| v)
+        .collect();
     assert_eq!(sheets.len(), 5);
     for sheet in &sheets {
         assert!(!sheet.contains("<f>") && !sheet.contains("<f "), "a formula cell");
-        assert!(sheet.contains("state=\"frozen\"") && sheet.contains("topLeftCell=\"A2\""), "header row not frozen");
+        assert!(
+            sheet.contains("state=\"frozen\"") && sheet.contains("topLeftCell=\"A2\""),
+            "header row not frozen"
+        );
         assert!(sheet.contains("<cols>"), "no column widths");
     }
     // Numbers are numbers: the national `received` (D2) is a plain value, not a string.
     let input = fixture(true);
-    let national = input.tables[0].batches[0].column(3).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+    let national = input.tables[0].batches[0]
+        .column(3)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .value(0);
     let fbp = &parts["xl/worksheets/sheet1.xml"];
     let d2 = fbp.split("<c r=\"D2\"").nth(1).unwrap().split("</c>").next().unwrap();
     assert!(!d2.contains("t=\"s\"") && d2.contains(&format!("<v>{national}</v>")), "{d2}");
@@ -707,7 +872,16 @@ fn xlsx_has_typed_cells_frozen_headers_no_formulas_and_neutralised_text() {
     // Formula-looking text is a shared string whose cell style has quotePrefix.
     let shared = &parts["xl/sharedStrings.xml"];
     let styles = &parts["xl/styles.xml"];
-    let xfs: Vec<&str> = styles.split("<cellXfs").nth(1).unwrap().split("</cellXfs>").next().unwrap().split("<xf ").skip(1).collect();
+    let xfs: Vec<&str> = styles
+        .split("<cellXfs")
+        .nth(1)
+        .unwrap()
+        .split("</cellXfs>")
+        .next()
+        .unwrap()
+        .split("<xf ")
+        .skip(1)
+        .collect();
     for (sheet_file, text) in [("xl/worksheets/sheet5.xml", "=1+1"), ("xl/worksheets/sheet2.xml", "HYPERLINK")] {
         let idx = shared_string_index(shared, text).unwrap_or_else(|| panic!("{text} not a shared string"));
         let sheet = &parts[sheet_file];
@@ -765,11 +939,20 @@ fn html_is_self_contained_indonesian_and_escaped() {
     for t in &targets {
         let lower = t.to_ascii_lowercase();
         assert!(!lower.starts_with("http") && !lower.starts_with("//"), "external link {t}");
-        assert!(t.starts_with('#') || t.starts_with("data/") || t == "report.xlsx" || t == "manifest.json", "unexpected link {t}");
+        assert!(
+            t.starts_with('#') || t.starts_with("data/") || t == "report.xlsx" || t == "manifest.json",
+            "unexpected link {t}"
+        );
     }
     assert!(!html.contains("<script"), "a script element");
-    assert!(!html.contains("<link") && !html.contains("@import") && !html.contains("url("), "an external resource");
-    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "hostile text not escaped");
+    assert!(
+        !html.contains("<link") && !html.contains("@import") && !html.contains("url("),
+        "an external resource"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+        "hostile text not escaped"
+    );
     assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"id\">"));
 
     let text = visible_text(html);
@@ -788,16 +971,28 @@ fn html_is_self_contained_indonesian_and_escaped() {
         out
     };
     assert!(national.received >= 1000);
-    assert!(text.contains(&format!("Aduan diterima {}", fmt(national.received))), "headline received");
-    assert!(text.contains("Median hari s.d. tindak lanjut 14,3 hari"), "median the Indonesian way");
+    assert!(
+        text.contains(&format!("Aduan diterima {}", fmt(national.received))),
+        "headline received"
+    );
+    assert!(
+        text.contains("Median hari s.d. tindak lanjut 14,3 hari"),
+        "median the Indonesian way"
+    );
     // The change against the previous month.
     let prev = &input.trend[10];
     let d = national.received - prev.received;
     let change = if d > 0 { format!("+{}", fmt(d)) } else { format!("-{}", fmt(-d)) };
-    assert!(text.contains(&format!("{change} dibanding Sep 2026")), "change of received: {change}");
+    assert!(
+        text.contains(&format!("{change} dibanding Sep 2026")),
+        "change of received: {change}"
+    );
     // Tile map: every short label, and the legend.
     for label in ["ACEH", "DKI", "PAPTENG", "PBD", "MALUT"] {
-        assert!(html.contains(&format!("\n{label}\n")) || html.contains(&format!(">{label}<")), "tile {label}");
+        assert!(
+            html.contains(&format!("\n{label}\n")) || html.contains(&format!(">{label}<")),
+            "tile {label}"
+        );
     }
     assert!(html.contains("tidak ada aduan terbuka"));
     assert_eq!(html.matches("<svg class=\"chart\"").count(), 6, "map, trend and four bar charts");
@@ -840,7 +1035,10 @@ async fn publish_is_atomic_cleans_leftovers_and_indexes_months() {
     let allowed = allowed_signers(dir.path());
     let report = verify(&month_loc, Some(&allowed)).await.unwrap();
     assert!(report.ok(), "{report}");
-    assert_eq!(std::fs::read(month_dir(&dir).join("manifest.json")).unwrap(), v1.files["manifest.json"]);
+    assert_eq!(
+        std::fs::read(month_dir(&dir).join("manifest.json")).unwrap(),
+        v1.files["manifest.json"]
+    );
     let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(!index.contains(".staging"));
 
@@ -855,7 +1053,11 @@ async fn publish_is_atomic_cleans_leftovers_and_indexes_months() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let on_disk: Vec<(String, u64)> = Location::parse(month_dir(&dir).to_str().unwrap()).unwrap().list_all("").await.unwrap();
+    let on_disk: Vec<(String, u64)> = Location::parse(month_dir(&dir).to_str().unwrap())
+        .unwrap()
+        .list_all("")
+        .await
+        .unwrap();
     assert_eq!(on_disk.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), EXPECTED_FILES);
     for (path, bytes) in &v2.files {
         assert_eq!(&std::fs::read(month_dir(&dir).join(path)).unwrap(), bytes, "{path}");
@@ -873,7 +1075,10 @@ async fn publish_is_atomic_cleans_leftovers_and_indexes_months() {
     assert!(oct < sep, "newest first");
     assert!(index.contains("Oktober 2026") && index.contains("September 2026") && index.contains("2026-11-28"));
     let received = input2.trend.last().unwrap().received;
-    assert!(index.contains(&format!("{}.{:03}", received / 1000, received % 1000)), "national received in the index");
+    assert!(
+        index.contains(&format!("{}.{:03}", received / 1000, received % 1000)),
+        "national received in the index"
+    );
     for t in link_targets(&index) {
         assert!(!t.starts_with("http"), "{t}");
     }
@@ -885,7 +1090,9 @@ async fn publish_to_an_object_store_replaces_stale_files_and_verifies() {
     let root = Location::from_store(store.clone(), "memory:///pub");
     let bundle = build(&fixture(false), Some(&signer())).unwrap();
     // A stale file of an earlier publication of the month is removed.
-    root.put("2026-10/data/old_table.csv", bytes::Bytes::from_static(b"x")).await.unwrap();
+    root.put("2026-10/data/old_table.csv", bytes::Bytes::from_static(b"x"))
+        .await
+        .unwrap();
     publish(&root, &bundle).await.unwrap();
     let month = Location::from_store(store, "memory:///pub/2026-10");
     let files: Vec<String> = month.list_all("").await.unwrap().into_iter().map(|(p, _)| p).collect();

@@ -10,18 +10,13 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
-    StringArray,
-};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::prelude::SessionContext;
 use wasnaker::query::fixture::{self, TableOutcome};
 use wasnaker::query::reference::reference_tables;
 use wasnaker::query::schemas::{view_names, view_schema};
-use wasnaker::query::{
-    QueryKind, QuerySet, ReportParams, ReportSettings, parquet_created_by, to_csv, to_parquet,
-};
+use wasnaker::query::{QueryKind, QuerySet, ReportParams, ReportSettings, parquet_created_by, to_csv, to_parquet};
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -31,11 +26,7 @@ fn root() -> &'static Path {
 
 fn october() -> Result<ReportParams, Box<dyn Error>> {
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).ok_or("bad date")?;
-    Ok(ReportParams::new(
-        "2026-10",
-        as_of,
-        ReportSettings::default(),
-    )?)
+    Ok(ReportParams::new("2026-10", as_of, ReportSettings::default())?)
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -56,8 +47,7 @@ const CASES: &[&str] = &[
 async fn check_case(case: &str) -> TestResult {
     let queries = QuerySet::load_dir(&root().join("queries"))?;
     let update = std::env::var_os("WASNAKER_UPDATE_FIXTURES").is_some_and(|v| v == "1");
-    let report =
-        fixture::run_case(&queries, &root().join("tests/queries").join(case), update).await?;
+    let report = fixture::run_case(&queries, &root().join("tests/queries").join(case), update).await?;
     assert!(!report.tables.is_empty(), "{case}: no table checked");
     assert!(report.passed(), "\n{}", report.render());
     Ok(())
@@ -100,14 +90,10 @@ fn every_fixture_folder_has_a_test() -> TestResult {
 async fn a_mismatch_is_reported_as_a_readable_diff() -> TestResult {
     let case = tempfile::tempdir()?;
     std::fs::create_dir_all(case.path().join("expected"))?;
-    std::fs::write(
-        case.path().join("params.toml"),
-        "month = \"2026-10\"\nas_of = \"2026-11-02\"\n",
-    )?;
+    std::fs::write(case.path().join("params.toml"), "month = \"2026-10\"\nas_of = \"2026-11-02\"\n")?;
     // Empty lake: everything 0; claim one complaint was received in Aceh.
-    let mut expected = String::from(
-        "period,violation_code,violation_name,received,open_at_end,open_not_followed_up,median_days_to_follow_up\n",
-    );
+    let mut expected =
+        String::from("period,violation_code,violation_name,received,open_at_end,open_not_followed_up,median_days_to_follow_up\n");
     for (code, name) in [
         ("UPAH_MINIMUM", "Upah di bawah upah minimum"),
         ("UPAH_TIDAK_DIBAYAR", "Upah tidak dibayar / terlambat"),
@@ -116,10 +102,7 @@ async fn a_mismatch_is_reported_as_a_readable_diff() -> TestResult {
         let received = if code == "THR" { 1 } else { 0 };
         expected.push_str(&format!("2026-10,{code},{name},{received},0,0,\n"));
     }
-    std::fs::write(
-        case.path().join("expected/followup_by_violation.csv"),
-        &expected,
-    )?;
+    std::fs::write(case.path().join("expected/followup_by_violation.csv"), &expected)?;
     let queries = QuerySet::load_dir(&root().join("queries"))?;
     let report = fixture::run_case(&queries, case.path(), false).await?;
     assert!(!report.passed());
@@ -151,23 +134,14 @@ async fn a_mismatch_is_reported_as_a_readable_diff() -> TestResult {
 async fn update_rewrites_a_differing_expected_file() -> TestResult {
     let case = tempfile::tempdir()?;
     std::fs::create_dir_all(case.path().join("expected"))?;
-    std::fs::write(
-        case.path().join("params.toml"),
-        "month = \"2026-10\"\nas_of = \"2026-11-02\"\n",
-    )?;
+    std::fs::write(case.path().join("params.toml"), "month = \"2026-10\"\nas_of = \"2026-11-02\"\n")?;
     let path = case.path().join("expected/data_quality.csv");
     std::fs::write(&path, "stale\n")?;
     let queries = QuerySet::load_dir(&root().join("queries"))?;
     let report = fixture::run_case(&queries, case.path(), true).await?;
-    assert_eq!(
-        report.tables,
-        vec![("data_quality".to_string(), TableOutcome::Updated)]
-    );
+    assert_eq!(report.tables, vec![("data_quality".to_string(), TableOutcome::Updated)]);
     let again = fixture::run_case(&queries, case.path(), false).await?;
-    assert_eq!(
-        again.tables,
-        vec![("data_quality".to_string(), TableOutcome::Passed)]
-    );
+    assert_eq!(again.tables, vec![("data_quality".to_string(), TableOutcome::Passed)]);
     Ok(())
 }
 
@@ -217,11 +191,7 @@ async fn an_unknown_fixture_column_is_refused() -> TestResult {
 #[test]
 fn the_query_folder_loads_in_dependency_order() -> TestResult {
     let queries = QuerySet::load_dir(&root().join("queries"))?;
-    let order: Vec<(&str, QueryKind)> = queries
-        .queries()
-        .iter()
-        .map(|q| (q.name.as_str(), q.kind))
-        .collect();
+    let order: Vec<(&str, QueryKind)> = queries.queries().iter().map(|q| (q.name.as_str(), q.kind)).collect();
     assert_eq!(
         order,
         vec![
@@ -255,17 +225,11 @@ fn the_query_folder_loads_in_dependency_order() -> TestResult {
             "month_last_day"
         ]
     );
-    assert_eq!(
-        supervision.title_en,
-        "Labour-inspection capacity by province"
-    );
+    assert_eq!(supervision.title_en, "Labour-inspection capacity by province");
     // The SHA-256 is of the file bytes.
     let bytes = std::fs::read(root().join("queries/supervision_map.sql"))?;
     use sha2::Digest;
-    assert_eq!(
-        supervision.sha256,
-        hex::encode(sha2::Sha256::digest(&bytes))
-    );
+    assert_eq!(supervision.sha256, hex::encode(sha2::Sha256::digest(&bytes)));
     assert_eq!(supervision.sql.as_bytes(), bytes.as_slice());
     Ok(())
 }
@@ -326,9 +290,7 @@ fn a_bad_kind_is_refused() -> TestResult {
 
 #[test]
 fn a_missing_header_key_is_refused() -> TestResult {
-    let text =
-        b"-- table: a\n-- kind: view\n-- title_id: J\n-- title_en: T\n-- params:\nSELECT 1 AS x\n"
-            .to_vec();
+    let text = b"-- table: a\n-- kind: view\n-- title_id: J\n-- title_en: T\n-- params:\nSELECT 1 AS x\n".to_vec();
     assert_eq!(
         load_error(vec![("a", text)])?,
         "queries/a.sql:1: the header lacks `-- description: ...`"
@@ -368,10 +330,7 @@ fn the_table_must_match_the_file_name() -> TestResult {
 #[test]
 fn a_query_cannot_take_a_lake_view_name() -> TestResult {
     assert_eq!(
-        load_error(vec![(
-            "complaints",
-            query("complaints", "view", "", "SELECT 1 AS x")
-        )])?,
+        load_error(vec![("complaints", query("complaints", "view", "", "SELECT 1 AS x"))])?,
         "queries/complaints.sql:1: table `complaints` is a lake view; a query cannot replace it: choose another name (and file name)"
     );
     Ok(())
@@ -389,12 +348,7 @@ fn a_description_continues_on_indented_lines() -> TestResult {
 
 #[test]
 fn an_undeclared_parameter_is_refused() -> TestResult {
-    let text = query(
-        "a",
-        "report",
-        "$period",
-        "SELECT $period AS p,\n  $month_end AS e",
-    );
+    let text = query("a", "report", "$period", "SELECT $period AS p,\n  $month_end AS e");
     assert_eq!(
         load_error(vec![("a", text)])?,
         "queries/a.sql:8: the SQL uses `$month_end`, which the header's `-- params:` line (line 5) does not declare"
@@ -472,12 +426,7 @@ fn with_names_and_table_functions_are_not_tables() -> TestResult {
 
 #[test]
 fn a_with_name_hiding_a_table_is_refused() -> TestResult {
-    let text = query(
-        "a",
-        "report",
-        "",
-        "WITH complaints AS (SELECT 1 AS x)\nSELECT x FROM complaints",
-    );
+    let text = query("a", "report", "", "WITH complaints AS (SELECT 1 AS x)\nSELECT x FROM complaints");
     assert_eq!(
         load_error(vec![("a", text)])?,
         "queries/a.sql:7: `WITH complaints` hides the table of the same name; give it another name"
@@ -489,20 +438,9 @@ fn a_with_name_hiding_a_table_is_refused() -> TestResult {
 fn queries_run_after_the_queries_they_read() -> TestResult {
     let set = load(vec![
         ("c", query("c", "report", "", "SELECT x FROM b")),
-        (
-            "d",
-            query("d", "report", "", "SELECT count(*) AS n FROM complaints"),
-        ),
+        ("d", query("d", "report", "", "SELECT count(*) AS n FROM complaints")),
         ("a", query("a", "view", "", "SELECT 1 AS x")),
-        (
-            "b",
-            query(
-                "b",
-                "view",
-                "",
-                "SELECT x FROM a\nUNION ALL SELECT x FROM \"a\"",
-            ),
-        ),
+        ("b", query("b", "view", "", "SELECT x FROM a\nUNION ALL SELECT x FROM \"a\"")),
     ])?;
     let order: Vec<&str> = set.queries().iter().map(|q| q.name.as_str()).collect();
     assert_eq!(order, vec!["a", "b", "c", "d"]);
@@ -517,10 +455,7 @@ fn a_cycle_names_file_and_line() -> TestResult {
         ("x", query("x", "view", "", "SELECT 1 AS v FROM complaints")),
         ("b", query("b", "view", "", "SELECT v\nFROM c")),
         ("c", query("c", "view", "", "SELECT v FROM a")),
-        (
-            "a",
-            query("a", "report", "", "SELECT v\nFROM x\nJOIN b USING (v)"),
-        ),
+        ("a", query("a", "report", "", "SELECT v\nFROM x\nJOIN b USING (v)")),
     ])?;
     assert_eq!(
         error,
@@ -541,14 +476,8 @@ fn a_query_reading_itself_is_a_cycle() -> TestResult {
 #[test]
 fn two_files_cannot_declare_one_table() -> TestResult {
     let error = QuerySet::from_sources(vec![
-        (
-            PathBuf::from("queries/a.sql"),
-            query("a", "view", "", "SELECT 1 AS v"),
-        ),
-        (
-            PathBuf::from("other/a.sql"),
-            query("a", "view", "", "SELECT 1 AS v"),
-        ),
+        (PathBuf::from("queries/a.sql"), query("a", "view", "", "SELECT 1 AS v")),
+        (PathBuf::from("other/a.sql"), query("a", "view", "", "SELECT 1 AS v")),
     ])
     .err()
     .ok_or("expected an error")?;
@@ -563,21 +492,9 @@ fn two_files_cannot_declare_one_table() -> TestResult {
 
 #[tokio::test]
 async fn a_parameter_the_run_does_not_provide_is_named() -> TestResult {
-    let set = load(vec![(
-        "a",
-        query(
-            "a",
-            "report",
-            "$region",
-            "SELECT 1 AS x\nWHERE $region = 'x'",
-        ),
-    )])?;
+    let set = load(vec![("a", query("a", "report", "$region", "SELECT 1 AS x\nWHERE $region = 'x'"))])?;
     let ctx = SessionContext::new();
-    let error = set
-        .run(&ctx, &october()?)
-        .await
-        .err()
-        .ok_or("expected an error")?;
+    let error = set.run(&ctx, &october()?).await.err().ok_or("expected an error")?;
     assert_eq!(
         error.to_string(),
         "queries/a.sql:8: parameter `$region` is not provided; the provided parameters are $as_of, $cohort_end, $cohort_start, $companies_per_inspector_year, $month_end, $month_first_day, $month_last_day, $month_start, $period, $sla_days, $window_12m_start, $workers_per_inspector"
@@ -587,10 +504,7 @@ async fn a_parameter_the_run_does_not_provide_is_named() -> TestResult {
 
 #[tokio::test]
 async fn a_float_result_is_refused() -> TestResult {
-    let set = load(vec![(
-        "a",
-        query("a", "report", "", "SELECT 7 / 2.0 AS ratio"),
-    )])?;
+    let set = load(vec![("a", query("a", "report", "", "SELECT 7 / 2.0 AS ratio"))])?;
     let error = set
         .run(&SessionContext::new(), &october()?)
         .await
@@ -628,32 +542,18 @@ async fn parameters_are_bound_with_their_types() -> TestResult {
 #[tokio::test]
 async fn views_are_readable_by_later_queries_and_reports_are_returned() -> TestResult {
     let set = load(vec![
-        (
-            "v",
-            query("v", "view", "$sla_days", "SELECT $sla_days * 2 AS twice"),
-        ),
-        (
-            "r",
-            query("r", "report", "", "SELECT twice + 1 AS n FROM v"),
-        ),
+        ("v", query("v", "view", "$sla_days", "SELECT $sla_days * 2 AS twice")),
+        ("r", query("r", "report", "", "SELECT twice + 1 AS n FROM v")),
         ("s", query("s", "report", "", "SELECT n * 10 AS m FROM r")),
     ])?;
     let tables = set.run(&SessionContext::new(), &october()?).await?;
     let csv: Vec<(String, String)> = tables
         .iter()
-        .map(|t| {
-            Ok((
-                t.query.name.clone(),
-                String::from_utf8(to_csv(&t.schema, &t.batches)?)?,
-            ))
-        })
+        .map(|t| Ok((t.query.name.clone(), String::from_utf8(to_csv(&t.schema, &t.batches)?)?)))
         .collect::<Result<_, Box<dyn Error>>>()?;
     assert_eq!(
         csv,
-        vec![
-            ("r".to_string(), "n\n61\n".to_string()),
-            ("s".to_string(), "m\n610\n".to_string())
-        ]
+        vec![("r".to_string(), "n\n61\n".to_string()), ("s".to_string(), "m\n610\n".to_string())]
     );
     Ok(())
 }
@@ -767,15 +667,8 @@ fn csv_of_an_empty_table_is_its_header() -> TestResult {
 
 #[test]
 fn csv_refuses_floating_point() -> TestResult {
-    let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new(
-        "ratio",
-        DataType::Float64,
-        false,
-    )]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![Arc::new(Float64Array::from(vec![0.5]))],
-    )?;
+    let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("ratio", DataType::Float64, false)]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(vec![0.5]))])?;
     let error = to_csv(&schema, &[batch]).err().ok_or("expected an error")?;
     assert_eq!(
         error.to_string(),
@@ -789,10 +682,7 @@ fn parquet_bytes_are_reproducible() -> TestResult {
     let (schema, batch) = sample()?;
     let whole = to_parquet(&schema, std::slice::from_ref(&batch))?;
     let again = to_parquet(&schema, std::slice::from_ref(&batch))?;
-    let split = to_parquet(
-        &schema,
-        &[batch.slice(0, 3), batch.slice(3, 0), batch.slice(3, 7)],
-    )?;
+    let split = to_parquet(&schema, &[batch.slice(0, 3), batch.slice(3, 0), batch.slice(3, 7)])?;
     assert_eq!(whole, again);
     assert_eq!(whole, split, "batch boundaries must not change the bytes");
 
@@ -800,19 +690,14 @@ fn parquet_bytes_are_reproducible() -> TestResult {
     let reader = SerializedFileReader::new(bytes::Bytes::from(whole.clone()))?;
     let meta = reader.metadata().file_metadata();
     assert_eq!(meta.created_by(), Some(parquet_created_by().as_str()));
-    assert_eq!(
-        parquet_created_by(),
-        format!("wasnaker {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(parquet_created_by(), format!("wasnaker {}", env!("CARGO_PKG_VERSION")));
     assert_eq!(meta.num_rows(), 10);
     assert_eq!(reader.metadata().num_row_groups(), 1);
 
     // And the content reads back unchanged.
-    let rows = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        bytes::Bytes::from(whole),
-    )?
-    .build()?
-    .collect::<Result<Vec<_>, _>>()?;
+    let rows = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(whole))?
+        .build()?
+        .collect::<Result<Vec<_>, _>>()?;
     assert_eq!(rows, vec![batch]);
     Ok(())
 }
@@ -830,14 +715,7 @@ fn every_lake_view_has_a_schema() -> TestResult {
     let described: Vec<String> = events
         .fields()
         .iter()
-        .map(|f| {
-            format!(
-                "{} {}{}",
-                f.name(),
-                f.data_type(),
-                if f.is_nullable() { "?" } else { "" }
-            )
-        })
+        .map(|f| format!("{} {}{}", f.name(), f.data_type(), if f.is_nullable() { "?" } else { "" }))
         .collect();
     assert_eq!(
         described,
@@ -857,14 +735,7 @@ fn every_lake_view_has_a_schema() -> TestResult {
 fn reference_tables_are_compiled_in() -> TestResult {
     let tables = reference_tables()?;
     let sizes: Vec<(&str, usize)> = tables.iter().map(|(n, b)| (*n, b.num_rows())).collect();
-    assert_eq!(
-        sizes,
-        vec![
-            ("provinces", 38),
-            ("violations", 13),
-            ("complaint_statuses", 14)
-        ]
-    );
+    assert_eq!(sizes, vec![("provinces", 38), ("violations", 13), ("complaint_statuses", 14)]);
     for (name, batch) in &tables {
         assert_eq!(Some(batch.schema()), view_schema(name), "{name}");
     }

@@ -31,7 +31,15 @@ async fn small_demo(dir: &Path) -> Config {
 fn csv_rows(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::Reader::from_reader(bytes);
     let headers = r.headers().unwrap().clone();
-    r.records().map(|rec| headers.iter().zip(rec.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()).collect()
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 fn int(row: &BTreeMap<String, String>, col: &str) -> i64 {
@@ -46,17 +54,42 @@ async fn demo_month_produces_every_table_and_totals_reconcile() {
     // The lake views have exactly the columns and types the queries are written against.
     let lake = Location::parse(&cfg.lake).unwrap();
     let ledger = Ledger::load(&lake).await.unwrap();
-    let views = context::open(&lake, &ledger, &ViewOptions { month: Some(Month::parse("2026-09").unwrap()), as_of: None, allow_stale_snapshot: false }).await.unwrap();
+    let views = context::open(
+        &lake,
+        &ledger,
+        &ViewOptions {
+            month: Some(Month::parse("2026-09").unwrap()),
+            as_of: None,
+            allow_stale_snapshot: false,
+        },
+    )
+    .await
+    .unwrap();
     for name in wasnaker::query::schemas::view_names() {
         let want = wasnaker::query::schemas::view_schema(name).unwrap();
         let got = views.ctx.table(*name).await.unwrap_or_else(|e| panic!("view {name}: {e}"));
-        let got: Vec<(String, arrow::datatypes::DataType)> = got.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
-        let want: Vec<(String, arrow::datatypes::DataType)> = want.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+        let got: Vec<(String, arrow::datatypes::DataType)> = got
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect();
+        let want: Vec<(String, arrow::datatypes::DataType)> =
+            want.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
         assert_eq!(got, want, "view {name}");
     }
 
     let clock = FixedClock("2026-10-31T00:00:00Z".parse().unwrap());
-    let report = monthly::compute(&cfg, &clock, &MonthlyRequest { month: Some(Month::parse("2026-09").unwrap()), ..Default::default() }).await.unwrap();
+    let report = monthly::compute(
+        &cfg,
+        &clock,
+        &MonthlyRequest {
+            month: Some(Month::parse("2026-09").unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let names: Vec<&str> = report.tables.iter().map(|t| t.query.name.as_str()).collect();
     assert_eq!(names, monthly::PUBLISHED_ORDER);
     let files: BTreeMap<String, Vec<u8>> = monthly::data_files(&report).unwrap().into_iter().collect();
@@ -66,29 +99,65 @@ async fn demo_month_produces_every_table_and_totals_reconcile() {
     assert_eq!(prov.len(), 39);
     assert_eq!(prov[0]["province_code"], "00");
     let national = &prov[0];
-    for col in ["received", "followed_up_in_month", "closed_in_month", "open_at_end", "open_not_followed_up", "not_followed_up_0_30", "sla_cohort", "sla_met"] {
+    for col in [
+        "received",
+        "followed_up_in_month",
+        "closed_in_month",
+        "open_at_end",
+        "open_not_followed_up",
+        "not_followed_up_0_30",
+        "sla_cohort",
+        "sla_met",
+    ] {
         let sum: i64 = prov[1..].iter().map(|r| int(r, col)).sum();
         assert_eq!(int(national, col), sum, "national {col} is the sum of the provinces");
     }
-    let buckets: i64 = ["not_followed_up_0_30", "not_followed_up_31_90", "not_followed_up_91_180", "not_followed_up_over_180"].iter().map(|c| int(national, c)).sum();
+    let buckets: i64 = [
+        "not_followed_up_0_30",
+        "not_followed_up_31_90",
+        "not_followed_up_91_180",
+        "not_followed_up_over_180",
+    ]
+    .iter()
+    .map(|c| int(national, c))
+    .sum();
     assert_eq!(buckets, int(national, "open_not_followed_up"));
     assert!(int(national, "received") > 100, "the demo month has complaints: {national:?}");
     let viol = csv_rows(&files["data/followup_by_violation.csv"]);
     assert_eq!(viol.len(), 13);
     for col in ["received", "open_at_end", "open_not_followed_up"] {
-        assert_eq!(viol.iter().map(|r| int(r, col)).sum::<i64>(), int(national, col), "violations sum to national {col}");
+        assert_eq!(
+            viol.iter().map(|r| int(r, col)).sum::<i64>(),
+            int(national, col),
+            "violations sum to national {col}"
+        );
     }
     let map = csv_rows(&files["data/supervision_map.csv"]);
     assert_eq!(map.len(), 39);
     for col in ["companies_registry", "inspectors_active", "inspectors_needed", "workers_insured"] {
-        assert_eq!(map[1..].iter().map(|r| int(r, col)).sum::<i64>(), int(&map[0], col), "supervision national {col}");
+        assert_eq!(
+            map[1..].iter().map(|r| int(r, col)).sum::<i64>(),
+            int(&map[0], col),
+            "supervision national {col}"
+        );
     }
     // Across tables: open complaints per inspector uses followup_by_province's open_at_end.
     let (open, ia) = (int(national, "open_at_end"), int(&map[0], "inspectors_active"));
     let tenths = (20 * open + ia) / (2 * ia);
     assert_eq!(map[0]["open_complaints_per_inspector"], format!("{}.{}", tenths / 10, tenths % 10));
     let dq = csv_rows(&files["data/data_quality.csv"]);
-    assert_eq!(dq.iter().map(|r| r["table"].as_str()).collect::<Vec<_>>(), ["companies", "inspectors", "complaints", "complaint_events", "inspections", "employers", "contributions"]);
+    assert_eq!(
+        dq.iter().map(|r| r["table"].as_str()).collect::<Vec<_>>(),
+        [
+            "companies",
+            "inspectors",
+            "complaints",
+            "complaint_events",
+            "inspections",
+            "employers",
+            "contributions"
+        ]
+    );
     for r in &dq {
         assert_eq!(int(r, "rows_read"), int(r, "rows_accepted") + int(r, "rows_quarantined"));
         assert_eq!(int(r, "extracts_expected"), 30, "{r:?}");

@@ -51,7 +51,9 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let multiplier: u32 = arg("--multiplier").map_or(Ok(1), |m| m.parse())?;
-    let dir = arg("--dir").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("wasnaker-bench-x{multiplier}")));
+    let dir = arg("--dir")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("wasnaker-bench-x{multiplier}")));
     let landing = dir.join("landing");
     let mut opts = DemoOptions::national();
     opts.multiplier = multiplier;
@@ -66,7 +68,10 @@ async fn main() -> anyhow::Result<()> {
     let work = dir.join("work");
     std::fs::create_dir_all(&work)?;
     println!("# ingest benchmark, national x{multiplier}, night {night}, one thread per table");
-    println!("{:<18} {:>10} {:>9} {:>10} {:>9} {:>9} {:>11} {:>12}", "table", "rows", "MB gz", "MB csv", "seconds", "rows/s", "MB/s (raw)", "peak +MB RSS");
+    println!(
+        "{:<18} {:>10} {:>9} {:>10} {:>9} {:>9} {:>11} {:>12}",
+        "table", "rows", "MB gz", "MB csv", "seconds", "rows/s", "MB/s (raw)", "peak +MB RSS"
+    );
     let empty = SnapshotState::new();
     for table in TABLES.iter() {
         let path = landing.join(table.system.name()).join(night.to_string()).join(table.file);
@@ -119,7 +124,17 @@ async fn main() -> anyhow::Result<()> {
     reset_peak();
     let t = Instant::now();
     let clock = FixedClock(wasnaker::clock::jakarta_midnight(night.succ_opt().unwrap_or(night)));
-    let report = wasnaker::ingest::ingest(&landing_loc, &lake, Some(Arc::new(pseudo)), &work, &clock, 36, &IngestOptions::default(), &NoProgress).await?;
+    let report = wasnaker::ingest::ingest(
+        &landing_loc,
+        &lake,
+        Some(Arc::new(pseudo)),
+        &work,
+        &clock,
+        36,
+        &IngestOptions::default(),
+        &NoProgress,
+    )
+    .await?;
     let secs = t.elapsed().as_secs_f64();
     let rows: u64 = report
         .results
@@ -147,7 +162,11 @@ fn walk_size(p: &std::path::Path) -> u64 {
     rd.filter_map(Result::ok)
         .map(|e| {
             let p = e.path();
-            if p.is_dir() { walk_size(&p) } else { e.metadata().map_or(0, |m| m.len()) }
+            if p.is_dir() {
+                walk_size(&p)
+            } else {
+                e.metadata().map_or(0, |m| m.len())
+            }
         })
         .sum()
 }

@@ -37,6 +37,15 @@ struct RawConfig {
     ingest: Option<RawIngest>,
     report: Option<RawReport>,
     signing: Option<RawSigning>,
+    scheduler: Option<RawScheduler>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    schedules_dir: Option<String>,
+    state_dir: Option<String>,
+    shutdown_grace: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +113,17 @@ pub struct ReportSettings {
     pub allow_stale_snapshot: bool,
 }
 
+/// Where the daemon finds its schedules and keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerSettings {
+    pub schedules_dir: PathBuf,
+    /// Run history and job locks; a local folder (locks are `flock`s).
+    pub state_dir: PathBuf,
+    /// How long a running job may go on after SIGTERM/SIGINT before it is
+    /// abandoned (killed; it runs again at the next start).
+    pub shutdown_grace: std::time::Duration,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -120,6 +140,7 @@ pub struct Config {
     pub report: ReportSettings,
     /// OpenSSH ed25519 private key used to sign bundles.
     pub signing_key: Option<PathBuf>,
+    pub scheduler: SchedulerSettings,
 }
 
 impl Config {
@@ -224,6 +245,28 @@ impl Config {
             allow_stale_snapshot: r.allow_stale_snapshot.unwrap_or(false),
         };
 
+        let sc = raw.scheduler.unwrap_or(RawScheduler {
+            schedules_dir: None,
+            state_dir: None,
+            shutdown_grace: None,
+        });
+        let state_dir = sc.state_dir.unwrap_or_else(|| "wasnaker-data/state".into());
+        if has_scheme(&state_dir) {
+            problems.push(format!(
+                "scheduler.state_dir = {state_dir:?}: must be a local folder (the job locks are file locks), not a URL"
+            ));
+        }
+        let grace_text = sc.shutdown_grace.unwrap_or_else(|| "10m".into());
+        let shutdown_grace = crate::schedule::parse_duration(&grace_text).unwrap_or_else(|e| {
+            problems.push(format!("scheduler.shutdown_grace = {grace_text:?}: {e}"));
+            std::time::Duration::ZERO
+        });
+        let scheduler = SchedulerSettings {
+            schedules_dir: base.join(sc.schedules_dir.unwrap_or_else(|| "schedules".into())),
+            state_dir: base.join(state_dir),
+            shutdown_grace,
+        };
+
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -240,6 +283,7 @@ impl Config {
             work_dir: ingest.work_dir.map(|w| base.join(w)),
             report,
             signing_key: raw.signing.and_then(|s| s.key_file).map(|k| base.join(k)),
+            scheduler,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod lake;
 pub mod monthly;
 pub mod publish;
 pub mod query;
+pub mod schedule;
 pub mod storage;
 pub mod verify;
 

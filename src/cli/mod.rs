@@ -7,6 +7,7 @@ mod ingest;
 mod output;
 mod query;
 mod report;
+mod schedule;
 mod tables;
 mod verify;
 
@@ -49,6 +50,15 @@ pub enum Command {
     Tables(tables::Args),
     /// Check a published bundle: checksums, signature, manifest.
     Verify(verify::Args),
+    /// List the schedules (schedules/*.toml) with their next fire times.
+    Schedules(schedule::SchedulesArgs),
+    /// The daemon: run the schedules until SIGTERM/SIGINT.
+    Run(schedule::RunArgs),
+    /// Last run of each scheduled job; exits 1 if a job's last run failed.
+    Status(schedule::StatusArgs),
+    /// Run one attempt of a scheduled job (started by `wasnaker run`).
+    #[command(hide = true)]
+    JobExec(schedule::JobExecArgs),
 }
 
 /// Entry point of the binary.
@@ -59,6 +69,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let config_path = cli.config.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
     runtime.block_on(async move {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
@@ -67,6 +78,10 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Command::Query(args) => query::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Tables(args) => tables::run(&load_config(cli.config.as_deref())?, args).await,
+            Command::Schedules(args) => schedule::schedules(&load_config(cli.config.as_deref())?, args),
+            Command::Run(args) => schedule::run(&load_config(cli.config.as_deref())?, config_path, cli.log, args).await,
+            Command::Status(args) => schedule::status(&load_config(cli.config.as_deref())?, args),
+            Command::JobExec(args) => schedule::job_exec(&load_config(cli.config.as_deref())?, args).await,
         }
     })
 }

@@ -47,7 +47,7 @@ pub enum Command {
     Query(query::Args),
     /// List the tables a query sees, with their columns.
     Tables(tables::Args),
-    /// Check a published bundle: checksums, signature, manifest.
+    /// Check a published bundle: checksums, signature, manifest; --recompute re-derives it from the lake.
     Verify(verify::Args),
 }
 
@@ -65,7 +65,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Report(args) => report::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Query(args) => query::run(&load_config(cli.config.as_deref())?, args).await,
-            Command::Verify(args) => verify::run(args).await,
+            Command::Verify(args) => verify::run(cli.config.as_deref(), args).await,
             Command::Tables(args) => tables::run(&load_config(cli.config.as_deref())?, args).await,
         }
     })

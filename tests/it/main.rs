@@ -5,6 +5,8 @@ mod common;
 mod demo;
 mod ingest;
 mod lake;
+mod monthly;
 mod publish;
 mod queries;
+mod recompute;
 mod report;

@@ -8,15 +8,16 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::clock::{Clock, Month};
 use crate::config::Config;
 use crate::lake::context::{self, ExtractUse, ViewError, ViewOptions};
 use crate::lake::ledger::{Ledger, LedgerError};
-use crate::query::{QueryError, QuerySet, ReportParams, ReportSettings, ReportTable};
+use crate::query::{QueryError, QueryFile, QueryKind, QuerySet, ReportParams, ReportSettings, ReportTable};
 use crate::storage::{Location, StorageError};
 
 /// The published tables of report.md, in publication order; tables added by
@@ -68,6 +69,30 @@ pub struct MonthlyReport {
     pub extracts: Vec<ExtractUse>,
     /// 12 months ending with `month`, oldest first.
     pub trend: Vec<TrendRow>,
+    /// The helper views the report tables read (kind `view`), in execution order.
+    pub views: Vec<QueryFile>,
+    /// Wall time of each step, in order (`wasnaker report --timings`).
+    pub timings: Vec<StepTiming>,
+}
+
+/// How long one step of a monthly run took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTiming {
+    /// e.g. `open lake views`, `report followup_by_province`, `trend: open lake views`.
+    pub step: String,
+    pub elapsed: Duration,
+    /// Rows produced, for report queries.
+    pub rows: Option<usize>,
+}
+
+impl StepTiming {
+    fn since(step: impl Into<String>, started: Instant) -> StepTiming {
+        StepTiming {
+            step: step.into(),
+            elapsed: started.elapsed(),
+            rows: None,
+        }
+    }
 }
 
 /// The last complete month before today in Jakarta.
@@ -94,19 +119,30 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
         as_of: req.as_of,
         allow_stale_snapshot: req.allow_stale_snapshot || cfg.report.allow_stale_snapshot,
     };
+    let mut timings = Vec::new();
+    let started = Instant::now();
     let views = context::open(&lake, &ledger, &opts).await?;
+    timings.push(StepTiming::since("open lake views", started));
     info!(month = %month, as_of = %views.as_of, snapshots = ?views.snapshots, extracts = views.extracts.len(), "plan: report");
+    for w in &views.warnings {
+        warn!(month = %month, "{w}");
+    }
     let params = ReportParams::new(&month.to_string(), views.as_of, settings(cfg))?;
-    let t0 = std::time::Instant::now();
-    let mut tables = queries.run(&views.ctx, &params).await?;
-    info!(ms = t0.elapsed().as_millis() as u64, "report tables computed");
+    let started = Instant::now();
+    let (mut tables, query_timings) = queries.run_timed(&views.ctx, &params).await?;
+    info!(ms = started.elapsed().as_millis() as u64, "report tables computed");
+    timings.extend(query_timings.into_iter().map(|t| StepTiming {
+        step: format!("{} {}", t.kind.as_str(), t.name),
+        elapsed: t.elapsed,
+        rows: t.rows,
+    }));
     tables.sort_by_key(|t| {
         (
             PUBLISHED_ORDER.iter().position(|n| *n == t.query.name).unwrap_or(usize::MAX),
             t.query.name.clone(),
         )
     });
-    let trend = trend(&lake, &ledger, &queries, month, views.as_of, settings(cfg)).await?;
+    let trend = trend(&lake, &ledger, &queries, month, views.as_of, settings(cfg), &mut timings).await?;
     Ok(MonthlyReport {
         month,
         as_of: views.as_of,
@@ -116,6 +152,8 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
         warnings: views.warnings,
         extracts: views.extracts,
         trend,
+        views: queries.queries().iter().filter(|q| q.kind == QueryKind::View).cloned().collect(),
+        timings,
     })
 }
 
@@ -128,6 +166,7 @@ async fn trend(
     month: Month,
     as_of: NaiveDate,
     settings: ReportSettings,
+    timings: &mut Vec<StepTiming>,
 ) -> Result<Vec<TrendRow>, MonthlyError> {
     const SOURCE: &str = "followup_by_province";
     let Some(_) = queries.get(SOURCE) else { return Ok(Vec::new()) };
@@ -149,6 +188,7 @@ async fn trend(
         .collect();
     let subset = QuerySet::from_sources(sources)?;
     // Snapshots are not read by these queries: the views as of `as_of` do.
+    let started = Instant::now();
     let views = context::open(
         lake,
         ledger,
@@ -159,6 +199,8 @@ async fn trend(
         },
     )
     .await?;
+    timings.push(StepTiming::since("trend: open lake views", started));
+    let started = Instant::now();
     let mut rows = Vec::new();
     for k in (0..12).rev() {
         let m = month.minus(k);
@@ -182,6 +224,10 @@ async fn trend(
             rows.push(r);
         }
     }
+    timings.push(StepTiming::since(
+        format!("trend: {} queries × 12 months", subset.queries().len()),
+        started,
+    ));
     Ok(rows)
 }
 
@@ -252,6 +298,16 @@ pub fn bundle_input(report: &MonthlyReport) -> Result<crate::publish::BundleInpu
         .into_iter()
         .map(|(name, value)| (name.to_string(), serde_json::Value::String(value.to_string())))
         .collect();
+    let views = report
+        .views
+        .iter()
+        .map(|q| crate::publish::QuerySource {
+            name: q.name.clone(),
+            query_file: format!("queries/{}.sql", q.name),
+            sql: q.sql.clone(),
+            sql_sha256: q.sha256.clone(),
+        })
+        .collect();
     Ok(BundleInput {
         month: report.month,
         as_of: report.as_of,
@@ -261,24 +317,44 @@ pub fn bundle_input(report: &MonthlyReport) -> Result<crate::publish::BundleInpu
         snapshots: report.snapshots.iter().map(|(t, d)| (t.to_string(), *d)).collect(),
         warnings: report.warnings.clone(),
         tables,
+        views,
         trend: report.trend.clone(),
     })
 }
 
-/// Compute, build, sign and publish a month's bundle; returns the bundle.
+/// Compute, build, sign and publish a month's bundle under the config's
+/// publish root; returns the report and the bundle.
 pub async fn publish_month(
     cfg: &Config,
     clock: &dyn Clock,
     req: &MonthlyRequest,
 ) -> Result<(MonthlyReport, crate::publish::Bundle), PublishMonthError> {
-    let report = compute(cfg, clock, req).await?;
+    let root = Location::parse(&cfg.publish)?;
+    publish_month_to(cfg, clock, req, &root).await
+}
+
+/// [`publish_month`] to an explicit publish root (the config's
+/// `locations.publish` is not used): the same path, for a root whose store
+/// the caller holds.
+pub async fn publish_month_to(
+    cfg: &Config,
+    clock: &dyn Clock,
+    req: &MonthlyRequest,
+    root: &Location,
+) -> Result<(MonthlyReport, crate::publish::Bundle), PublishMonthError> {
+    let mut report = compute(cfg, clock, req).await?;
+    let started = Instant::now();
     let signer = match &cfg.signing_key {
         Some(p) => Some(crate::publish::Signer::from_openssh_file(p)?),
         None => None,
     };
     let bundle = crate::publish::build(&bundle_input(&report)?, signer.as_ref())?;
-    let root = Location::parse(&cfg.publish)?;
-    crate::publish::publish(&root, &bundle).await?;
+    report
+        .timings
+        .push(StepTiming::since("build bundle (html, xlsx, manifest, signature)", started));
+    let started = Instant::now();
+    crate::publish::publish(root, &bundle).await?;
+    report.timings.push(StepTiming::since("publish (bundle, then index.html)", started));
     info!(month = %report.month, as_of = %report.as_of, files = bundle.files.len(), signed = signer.is_some(), "bundle published");
     Ok((report, bundle))
 }

@@ -48,7 +48,7 @@ pub enum Command {
     Query(query::Args),
     /// List the tables a query sees, with their columns.
     Tables(tables::Args),
-    /// Check a published bundle: checksums, signature, manifest.
+    /// Check a published bundle: checksums, signature, manifest; --recompute re-derives it from the lake.
     Verify(verify::Args),
     /// List the schedules (schedules/*.toml) with their next fire times.
     Schedules(schedule::SchedulesArgs),
@@ -76,7 +76,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Report(args) => report::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Query(args) => query::run(&load_config(cli.config.as_deref())?, args).await,
-            Command::Verify(args) => verify::run(args).await,
+            Command::Verify(args) => verify::run(cli.config.as_deref(), args).await,
             Command::Tables(args) => tables::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Schedules(args) => schedule::schedules(&load_config(cli.config.as_deref())?, args),
             Command::Run(args) => schedule::run(&load_config(cli.config.as_deref())?, config_path, cli.log, args).await,

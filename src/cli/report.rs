@@ -23,9 +23,13 @@ pub struct Args {
     /// Only write `data/<table>.csv|parquet` into this folder (no bundle, no publish).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Print the time of each step and query, and the peak memory, to stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
     let req = MonthlyRequest {
         month: args.month,
         as_of: args.as_of,
@@ -47,6 +51,9 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
             report
         }
     };
+    if args.timings {
+        eprint!("{}", timings_table(&report.timings, started.elapsed()));
+    }
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -55,4 +62,28 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
         println!("  {:<24} {:>4} rows  {}", t.query.name, t.num_rows(), t.query.title_id);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--timings` table: one line per step, the total and the peak RSS.
+fn timings_table(steps: &[monthly::StepTiming], total: std::time::Duration) -> String {
+    let mut out = format!("{:<52} {:>9} {:>6}\n", "step", "seconds", "rows");
+    for t in steps {
+        let rows = t.rows.map_or(String::new(), |r| r.to_string());
+        out.push_str(&format!("{:<52} {:>9.3} {:>6}\n", t.step, t.elapsed.as_secs_f64(), rows));
+    }
+    out.push_str(&format!("{:<52} {:>9.3}\n", "total (wall, whole command)", total.as_secs_f64()));
+    if let Some(kb) = peak_rss_kb() {
+        out.push_str(&format!("{:<52} {:>9.0} MB\n", "peak RSS", kb as f64 / 1024.0));
+    }
+    out
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in kB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
 }

@@ -43,12 +43,13 @@ pub enum ViewError {
         as_of: NaiveDate,
     },
     #[error(
-        "{table}: the latest snapshot on or before {day} is from {night}, {age} days older than the month's last day (at most {MAX_SNAPSHOT_AGE_DAYS} allowed) for month {month}; ingest a later night or pass --allow-stale-snapshot"
+        "{table}: the latest snapshot on or before {day} (as_of {as_of}) is from {night}, {age} days older than the month's last day (at most {MAX_SNAPSHOT_AGE_DAYS} allowed) for month {month}; ingest a later night or pass --allow-stale-snapshot"
     )]
     StaleSnapshot {
         table: &'static str,
         month: String,
         day: NaiveDate,
+        as_of: NaiveDate,
         night: NaiveDate,
         age: i64,
     },
@@ -168,6 +169,7 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
                             table: table.name,
                             month,
                             day: m.last_day(),
+                            as_of,
                             night: e.night,
                             age,
                         };

@@ -4,6 +4,9 @@
 //! pretty-printed, so it is byte-stable. `outputs` lists every file of the
 //! bundle except `manifest.json` itself (a file cannot hold its own hash),
 //! `SHA256SUMS` and `SHA256SUMS.sig`; `SHA256SUMS` covers `manifest.json`.
+//! `queries` holds every SQL file that ran — the report tables, then the
+//! helper views they read — so `wasnaker verify --recompute` can rerun the
+//! bundle from its manifest alone.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +48,8 @@ pub struct SnapshotUse<'a> {
 pub struct QueryUse<'a> {
     pub file: &'a str,
     pub table: &'a str,
+    /// `report` (a published table) or `view` (a helper the reports read).
+    pub kind: &'static str,
     pub sha256: &'a str,
     pub sql: &'a str,
 }
@@ -106,9 +111,17 @@ pub fn build(
             .map(|t| QueryUse {
                 file: &t.query_file,
                 table: &t.name,
+                kind: "report",
                 sha256: &t.sql_sha256,
                 sql: &t.sql,
             })
+            .chain(input.views.iter().map(|v| QueryUse {
+                file: &v.query_file,
+                table: &v.name,
+                kind: "view",
+                sha256: &v.sql_sha256,
+                sql: &v.sql,
+            }))
             .collect(),
         outputs: files
             .iter()

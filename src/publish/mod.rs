@@ -66,6 +66,20 @@ pub struct ReportTable {
     pub parquet: Vec<u8>,
 }
 
+/// A helper view the report tables read (`-- kind: view`): not published as
+/// a table, but its SQL goes into the manifest so the bundle can be
+/// recomputed from the manifest alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuerySource {
+    /// The view name, e.g. `complaint_state`.
+    pub name: String,
+    /// e.g. `queries/complaint_state.sql`.
+    pub query_file: String,
+    /// The whole file text, header included.
+    pub sql: String,
+    pub sql_sha256: String,
+}
+
 /// One month of the national 12-month trend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrendPoint {
@@ -94,6 +108,8 @@ pub struct BundleInput {
     pub warnings: Vec<String>,
     /// In publication order.
     pub tables: Vec<ReportTable>,
+    /// The helper views the tables read, in execution order.
+    pub views: Vec<QuerySource>,
     /// 12 months ending at `month`, oldest first.
     pub trend: Vec<TrendPoint>,
 }

@@ -43,4 +43,4 @@ pub use header::QueryKind;
 pub use load::{QueryFile, QuerySet};
 pub use output::{parquet_created_by, to_csv, to_parquet};
 pub use params::{JAKARTA_OFFSET_SECONDS, ReportParams, ReportSettings, jakarta_midnight_ns};
-pub use run::ReportTable;
+pub use run::{QueryTiming, ReportTable};

@@ -6,13 +6,17 @@
 //! a `view` is registered as a view (`DataFrame::into_view`) for later
 //! queries; a `report` is executed, collected, registered as an in-memory
 //! table (so a later query reads exactly the published numbers) and returned.
+//! Each query's wall time is measured ([`QueryTiming`]): a view's is its
+//! planning only, since a view is evaluated inside the reports that read it.
 //! Running never writes a file and never formats anything for people.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::physical_plan::collect;
@@ -41,11 +45,38 @@ impl ReportTable {
     }
 }
 
+/// How long one query took.
+#[derive(Debug, Clone)]
+pub struct QueryTiming {
+    pub name: String,
+    pub kind: QueryKind,
+    /// Reports: planning, execution and collection; views: planning only.
+    pub elapsed: Duration,
+    /// Reports only: rows produced.
+    pub rows: Option<usize>,
+}
+
 impl QuerySet {
     /// Runs every query in order against `ctx` with `params`, returning the
     /// report tables in execution order.
     pub async fn run(&self, ctx: &SessionContext, params: &ReportParams) -> Result<Vec<ReportTable>> {
-        let provided: BTreeSet<&str> = params.values().iter().map(|(n, _)| *n).collect();
+        Ok(self.run_timed(ctx, params).await?.0)
+    }
+
+    /// [`QuerySet::run`], with the time each query took.
+    pub async fn run_timed(&self, ctx: &SessionContext, params: &ReportParams) -> Result<(Vec<ReportTable>, Vec<QueryTiming>)> {
+        let values = params.values().into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        self.run_with_values(ctx, values).await
+    }
+
+    /// Runs with explicit parameter values (names without `$`), e.g. those
+    /// recorded in a bundle's manifest.
+    pub async fn run_with_values(
+        &self,
+        ctx: &SessionContext,
+        values: Vec<(String, ScalarValue)>,
+    ) -> Result<(Vec<ReportTable>, Vec<QueryTiming>)> {
+        let provided: BTreeSet<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
         // Check every query before running any, so a missing parameter
         // never leaves half a report.
         for query in self.queries() {
@@ -55,21 +86,25 @@ impl QuerySet {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
+        let param_values = ParamValues::from(values.into_iter().collect::<std::collections::HashMap<String, ScalarValue>>());
         let mut reports = Vec::new();
+        let mut timings = Vec::new();
         for query in self.queries() {
             let df_err = |source| QueryError::DataFusion {
                 file: query.path.clone(),
                 source,
             };
+            let started = Instant::now();
             let df = ctx
                 .sql_with_options(&query.sql, options)
                 .await
                 .map_err(df_err)?
-                .with_param_values(params.param_values())
+                .with_param_values(param_values.clone())
                 .map_err(df_err)?;
-            match query.kind {
+            let rows = match query.kind {
                 QueryKind::View => {
                     ctx.register_table(query.name.as_str(), df.into_view()).map_err(df_err)?;
+                    None
                 }
                 QueryKind::Report => {
                     let task_ctx = Arc::new(df.task_ctx());
@@ -79,15 +114,25 @@ impl QuerySet {
                     let batches = collect(plan, task_ctx).await.map_err(df_err)?;
                     let table = MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(df_err)?;
                     ctx.register_table(query.name.as_str(), Arc::new(table)).map_err(df_err)?;
+                    let rows = batches.iter().map(RecordBatch::num_rows).sum();
                     reports.push(ReportTable {
                         query: query.clone(),
                         schema,
                         batches,
                     });
+                    Some(rows)
                 }
-            }
+            };
+            let elapsed = started.elapsed();
+            tracing::debug!(query = %query.name, kind = query.kind.as_str(), ms = elapsed.as_millis() as u64, rows, "query done");
+            timings.push(QueryTiming {
+                name: query.name.clone(),
+                kind: query.kind,
+                elapsed,
+                rows,
+            });
         }
-        Ok(reports)
+        Ok((reports, timings))
     }
 }
 

@@ -18,10 +18,16 @@
 //! - `manifest.json`'s `outputs` match the files (bytes and sha256), and
 //!   every file but the manifest and the checksum files is among them.
 //!
-//! It never needs the config's secrets (pseudonymisation key, signing key).
-//! Recomputing the figures from the lake is the report orchestrator's part.
+//! [`recompute`] (`wasnaker verify --recompute`) goes further: it re-derives
+//! every table from the lake extracts the manifest lists, with the manifest's
+//! SQL, parameters and `as_of`, and compares them with the bundle byte for
+//! byte.
+//!
+//! It never needs the config's secrets (pseudonymisation key, signing key);
+//! a recomputation needs the lake's location only.
 
 pub mod allowed_signers;
+pub mod recompute;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -35,6 +41,7 @@ use crate::publish::{MANIFEST, SIG, SUMS};
 use crate::storage::{Location, StorageError};
 
 pub use allowed_signers::AllowedSigner;
+pub use recompute::recompute;
 
 /// Errors that stop verification altogether (as opposed to problems found
 /// in the bundle, which [`VerifyReport`] lists).
@@ -50,6 +57,10 @@ pub enum VerifyError {
     },
     #[error("allowed_signers file {path}, line {line}: {message}")]
     AllowedSigners { path: PathBuf, line: usize, message: String },
+    #[error("reading the lake's ledger: {0}")]
+    Ledger(#[from] crate::lake::ledger::LedgerError),
+    #[error("re-serialising a recomputed table: {0}")]
+    Serialise(#[source] crate::query::QueryError),
 }
 
 /// What was checked.
@@ -63,6 +74,10 @@ pub enum CheckKind {
     Signature,
     /// `manifest.json` against the files.
     Manifest,
+    /// An input extract the manifest lists, against the lake (`--recompute`).
+    Input,
+    /// A table recomputed from the lake, against the bundle (`--recompute`).
+    Recompute,
 }
 
 impl fmt::Display for CheckKind {
@@ -72,6 +87,8 @@ impl fmt::Display for CheckKind {
             CheckKind::Listed => "listed",
             CheckKind::Signature => "signature",
             CheckKind::Manifest => "manifest",
+            CheckKind::Input => "input",
+            CheckKind::Recompute => "recompute",
         })
     }
 }

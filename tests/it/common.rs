@@ -250,3 +250,69 @@ pub async fn query_csv(lake: &Location, sql: &str, month: Option<&str>, as_of: O
     }
     String::from_utf8(buf).unwrap()
 }
+
+/// Complaint events of a later night: a follow-up of complaint 1 and the
+/// RECEIVED event of complaint 2, so the report has more than zeros.
+pub const EVENTS_LATE: &str = "event_id,complaint_id,event_at,status,inspector_id
+EVT-000000003,ADU-2026-0000001,2026-10-20T10:00:00+07:00,INSPECTED,INS-00001
+EVT-000000004,ADU-2026-0000002,2026-10-03T06:30:00Z,RECEIVED,
+";
+
+/// Both systems on 2026-10-03 and 2026-10-31: a lake that can report October.
+pub fn october_landing(f: &Fixture) {
+    for night in ["2026-10-03", "2026-10-31"] {
+        let events = if night == "2026-10-31" { EVENTS_LATE } else { EVENTS };
+        f.inspection(night, &[("complaint_events.csv.gz", events)], Done::Empty);
+        f.insurance(night, &[], Done::Empty);
+    }
+}
+
+/// The path of this checkout's `queries/`.
+pub fn queries_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("queries")
+}
+
+/// Principal of the test signing key.
+pub const SIGNER: &str = "wasnaker-test";
+
+pub fn test_signer() -> wasnaker::publish::Signer {
+    wasnaker::publish::Signer::generate_demo([7; 32], SIGNER)
+}
+
+/// Write `<fixture>/<name>` for reporting over the fixture's lake (this
+/// checkout's queries, a signing key, `publish` as the publish root, and
+/// `report_extra` lines in `[report]`); returns its path and the loaded config.
+pub fn report_config(f: &Fixture, name: &str, publish: &str, report_extra: &str) -> (PathBuf, wasnaker::config::Config) {
+    let dir = f.dir.path();
+    std::fs::write(dir.join("pseudonym.key"), KEY).unwrap();
+    let key = dir.join("signing_ed25519");
+    if !key.exists() {
+        test_signer().write_private_openssh(&key).unwrap();
+    }
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "[locations]\nlanding = \"landing\"\nlake = \"lake\"\npublish = {publish:?}\n\n[pseudonymisation]\nkey_file = \"pseudonym.key\"\n\n\
+             [ingest]\nwork_dir = \"work\"\nlate_after_hours = 100000\n\n[report]\nqueries_dir = {:?}\n{report_extra}\n\n\
+             [signing]\nkey_file = \"signing_ed25519\"\n",
+            queries_dir().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let cfg = wasnaker::config::Config::load(&path).unwrap();
+    (path, cfg)
+}
+
+/// Every file under `root`, relative path → bytes, sorted.
+pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// The first line of a command's stderr that starts with `prefix`.
+pub fn line_starting<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.lines().find(|l| l.starts_with(prefix))
+}

@@ -19,7 +19,7 @@ use wasnaker::contract::System;
 use wasnaker::contract::reference::{provinces, violations};
 use wasnaker::lake::context::ExtractUse;
 use wasnaker::publish::store::{Swap, publish_local, write_staging};
-use wasnaker::publish::{Bundle, BundleInput, ReportTable, Signer, TrendPoint, build, publish};
+use wasnaker::publish::{Bundle, BundleInput, QuerySource, ReportTable, Signer, TrendPoint, build, publish};
 use wasnaker::storage::Location;
 use wasnaker::verify::{Status, verify};
 
@@ -504,9 +504,17 @@ pub fn fixture(hostile: bool) -> BundleInput {
                 .into(),
         ],
         tables,
+        views: vec![QuerySource {
+            name: "complaint_state".into(),
+            query_file: "queries/complaint_state.sql".into(),
+            sql: VIEW_SQL.into(),
+            sql_sha256: hex::encode(Sha256::digest(VIEW_SQL.as_bytes())),
+        }],
         trend,
     }
 }
+
+const VIEW_SQL: &str = "-- complaint_state\nSELECT complaint_id FROM complaints;\n";
 
 fn signer() -> Signer {
     Signer::generate_demo([9; 32], PRINCIPAL)
@@ -599,6 +607,14 @@ fn manifest_has_stable_keys_inputs_and_outputs() {
     assert_eq!(m["queries"][0]["file"], "queries/followup_by_province.sql");
     assert_eq!(m["queries"][0]["sha256"], input.tables[0].sql_sha256.as_str());
     assert_eq!(m["queries"][0]["sql"], input.tables[0].sql.as_str());
+    assert_eq!(m["queries"][0]["kind"], "report");
+    let queries = m["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), input.tables.len() + 1, "every report table, then the helper views");
+    assert_eq!(
+        queries.last().unwrap(),
+        &serde_json::json!({"file": "queries/complaint_state.sql", "table": "complaint_state", "kind": "view",
+            "sha256": hex::encode(Sha256::digest(VIEW_SQL.as_bytes())), "sql": VIEW_SQL})
+    );
     let outputs = m["outputs"].as_array().unwrap();
     let paths: Vec<&str> = outputs.iter().map(|o| o["path"].as_str().unwrap()).collect();
     let expected: Vec<&str> = EXPECTED_FILES

@@ -15,8 +15,11 @@ use wasnaker::lake::ledger::Ledger;
 use wasnaker::monthly::{self, MonthlyRequest};
 use wasnaker::storage::Location;
 
-/// A short demo (about 2.5 months) ingested into a temp folder.
-async fn small_demo(dir: &Path) -> Config {
+use crate::common::*;
+
+/// A short demo (about 2.5 months, 2026-08-20 to 2026-10-30) ingested into a
+/// temp folder, with signed bundles for 2026-08 and 2026-09 published.
+pub async fn small_demo(dir: &Path) -> Config {
     let mut opts = DemoOptions::demo();
     opts.first_night = NaiveDate::from_ymd_opt(2026, 8, 20).unwrap();
     opts.nights = 72;
@@ -164,4 +167,139 @@ async fn demo_month_produces_every_table_and_totals_reconcile() {
     }
     assert_eq!(report.trend.len(), 12);
     assert_eq!(report.trend.last().unwrap().received, int(national, "received"));
+}
+
+fn report_cli(config: &Path, extra: &[&str]) -> std::process::Output {
+    crate::cli::bin()
+        .arg("--config")
+        .arg(config)
+        .args(["report", "--month", "2026-10"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_month_without_a_snapshot_is_an_error_naming_table_and_month() {
+    let f = Fixture::new();
+    f.inspection("2026-10-03", &[], Done::Empty);
+    f.inspection("2026-10-31", &[], Done::Empty);
+    // The insurance system delivered nothing on or before 2026-10-31.
+    f.insurance("2026-11-02", &[], Done::Empty);
+    f.ingest().await;
+    let (config, _) = report_config(&f, "wasnaker.toml", "publish", "");
+    let expected = "error: employers: no snapshot on or before 2026-10-31 (as_of 2026-11-02) for month 2026-10; \
+                    ingest the nights of that month first";
+    // Allowing a stale snapshot does not help: there is none at all.
+    for extra in [&[][..], &["--allow-stale-snapshot"][..]] {
+        let out = report_cli(&config, extra);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}\n{err}");
+        assert_eq!(line_starting(&err, "error:"), Some(expected), "{extra:?}\n{err}");
+        assert!(!f.dir.path().join("publish").join("2026-10").exists(), "nothing is published");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_snapshot_is_refused_unless_allowed_and_then_warned_on_stderr_manifest_and_page() {
+    let f = Fixture::new();
+    // The inspection system's last night in October is the 23rd: 8 days before the 31st.
+    f.inspection("2026-10-03", &[], Done::Empty);
+    f.inspection("2026-10-23", &[], Done::Empty);
+    f.insurance("2026-10-03", &[], Done::Empty);
+    f.insurance("2026-10-31", &[], Done::Empty);
+    f.ingest().await;
+    let (config, _) = report_config(&f, "wasnaker.toml", "publish", "");
+    let out = report_cli(&config, &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        line_starting(&err, "error:"),
+        Some(
+            "error: companies: the latest snapshot on or before 2026-10-31 (as_of 2026-10-31) is from 2026-10-23, \
+             8 days older than the month's last day (at most 7 allowed) for month 2026-10; \
+             ingest a later night or pass --allow-stale-snapshot"
+        ),
+        "{err}"
+    );
+    let month_dir = f.dir.path().join("publish").join("2026-10");
+    assert!(!month_dir.exists(), "a refused report publishes nothing");
+
+    let out = report_cli(&config, &["--allow-stale-snapshot"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}\n{}", text(&out.stdout));
+    let warnings: Vec<String> = ["companies", "inspectors"]
+        .iter()
+        .map(|t| {
+            format!("Snapshot {t} memakai ekstrak 2026-10-23 (8 hari sebelum akhir bulan) / snapshot {t} uses the extract of 2026-10-23")
+        })
+        .collect();
+    for w in &warnings {
+        assert!(err.lines().any(|l| l == format!("warning: {w}")), "stderr lacks {w:?}:\n{err}");
+        assert!(
+            err.lines().any(|l| l.contains(" WARN ") && l.contains(w.as_str())),
+            "no log line for {w:?}:\n{err}"
+        );
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(month_dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["warnings"], serde_json::json!(warnings));
+    assert_eq!(
+        manifest["snapshots"],
+        serde_json::json!([
+            {"table": "companies", "night": "2026-10-23"},
+            {"table": "inspectors", "night": "2026-10-23"},
+            {"table": "employers", "night": "2026-10-31"}
+        ])
+    );
+    let html = std::fs::read_to_string(month_dir.join("report.html")).unwrap();
+    assert!(html.contains("Peringatan untuk bulan ini"), "the page shows a warning box");
+    for w in &warnings {
+        assert!(html.contains(&format!("<li>{w}</li>")), "report.html lacks {w:?}");
+    }
+    let index = std::fs::read_to_string(f.dir.path().join("publish").join("index.html")).unwrap();
+    assert!(index.contains("2 peringatan"), "the index flags the month");
+
+    // `report.allow_stale_snapshot = true` in the config does the same without the flag.
+    let (_, cfg) = report_config(&f, "stale-ok.toml", "publish", "allow_stale_snapshot = true");
+    let clock = FixedClock("2026-11-05T00:00:00Z".parse().unwrap());
+    let req = MonthlyRequest {
+        month: Some(Month::parse("2026-10").unwrap()),
+        ..Default::default()
+    };
+    let report = monthly::compute(&cfg, &clock, &req).await.unwrap();
+    assert_eq!(report.warnings, warnings);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_seven_days_old_is_used_and_eight_days_old_is_stale() {
+    for (night, stale) in [("2026-10-24", false), ("2026-10-23", true)] {
+        let f = Fixture::new();
+        f.inspection(night, &[], Done::Empty);
+        f.insurance("2026-10-31", &[], Done::Empty);
+        f.ingest().await;
+        let (_, cfg) = report_config(&f, "wasnaker.toml", "publish", "");
+        let clock = FixedClock("2026-11-05T00:00:00Z".parse().unwrap());
+        let req = MonthlyRequest {
+            month: Some(Month::parse("2026-10").unwrap()),
+            ..Default::default()
+        };
+        match monthly::compute(&cfg, &clock, &req).await {
+            Ok(report) => {
+                assert!(!stale, "{night}: 8 days must be refused");
+                assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+                assert!(report.snapshots.contains(&("companies", date(night))), "{:?}", report.snapshots);
+            }
+            Err(monthly::MonthlyError::Views(context::ViewError::StaleSnapshot {
+                table, night: used, age, ..
+            })) => {
+                assert!(stale, "{night}: 7 days is allowed");
+                assert_eq!((table, used, age), ("companies", date(night), 8));
+            }
+            Err(other) => panic!("{night}: {other}"),
+        }
+    }
 }

@@ -61,13 +61,17 @@ pub fn schedules(cfg: &Config, args: SchedulesArgs) -> anyhow::Result<ExitCode> 
         }
         println!("  job       {}", s.job);
         println!("  cron      {}  in {}", s.cron_text, s.timezone.name());
-        println!(
-            "  retry     {} attempt(s), back-off {}s doubling up to {}s; timeout {}s",
-            s.retry.attempts,
-            s.retry.backoff.as_secs(),
-            s.retry.max_backoff.as_secs(),
-            s.timeout.as_secs()
-        );
+        if s.retry.attempts > 1 {
+            println!(
+                "  retry     {} attempts in all, back-off {}s doubling up to {}s",
+                s.retry.attempts,
+                s.retry.backoff.as_secs(),
+                s.retry.max_backoff.as_secs()
+            );
+        } else {
+            println!("  retry     none");
+        }
+        println!("  timeout   {}s per attempt", s.timeout.as_secs());
         println!(
             "  catch-up  {}",
             if s.catch_up {

@@ -506,8 +506,11 @@ fn kill_9_during_a_run_then_restart_reruns_the_interrupted_slot() {
     wait_for("the ingest to start", Duration::from_secs(60), || {
         runs_of(&state, "nightly-ingest").iter().any(|r| r.started.is_some()) && !job_processes(&needle).is_empty()
     });
-    // Let it write part of the lake, then kill the daemon outright.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Once part of the lake is written (the first nights committed), kill the daemon outright.
+    let ledger = dir.path().join("lake/ledger/inspection");
+    wait_for("the first committed night", Duration::from_secs(60), || {
+        std::fs::read_dir(&ledger).map(|d| d.count() > 0).unwrap_or(false)
+    });
     signal(&d, libc::SIGKILL);
     let _ = d.wait();
     wait_for("the job process to die with its daemon", Duration::from_secs(10), || {
@@ -612,4 +615,102 @@ fn status_exits_non_zero_when_the_last_run_of_a_job_failed() {
     ok.last = true;
     h.append(&ok).unwrap();
     assert!(status().status.success(), "the last run is ok again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_night_missing_at_the_deadline_is_recorded_incomplete_and_ingested_when_it_arrives() {
+    use crate::common::{Done, Fixture};
+    let f = Fixture::new();
+    let cfg = wasnaker::config::Config::load(&crate::cli::write_config(&f)).unwrap();
+    let nightly = sched("nightly-ingest", NIGHTLY);
+    // 02:30 WIB on 4 Oct waits for the night of 3 Oct; only the inspection system delivered it.
+    let slot = t("2026-10-03T19:30:00Z");
+    let clock = FixedClock(t("2026-10-04T00:00:00Z"));
+    f.inspection("2026-10-03", &[], Done::Empty);
+    let r = wasnaker::schedule::job::execute(&cfg, &nightly, slot, &clock).await;
+    assert_eq!(r.outcome, Outcome::Incomplete, "{r:?}");
+    let detail = r.detail.unwrap();
+    assert!(
+        detail.contains("1 night(s) ingested") && detail.contains("waiting for insurance 2026-10-03 (not delivered)"),
+        "{detail}"
+    );
+    assert!(r.rows.unwrap() > 0);
+    // A broken delivery is not "arrived": it needs a new one.
+    f.insurance("2026-10-03", &[("employers.jsonl.gz", "")], Done::Empty);
+    let r = wasnaker::schedule::job::execute(&cfg, &nightly, slot, &clock).await;
+    assert_eq!(r.outcome, Outcome::Incomplete);
+    assert!(r.detail.unwrap().contains("insurance 2026-10-03 (rejected: needs a new delivery)"));
+    // The re-delivery arrives: the next attempt ingests it and the run is complete.
+    f.insurance("2026-10-03", &[], Done::Sums);
+    let r = wasnaker::schedule::job::execute(&cfg, &nightly, slot, &clock).await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    assert_eq!(
+        f.ledger()
+            .await
+            .deliveries(wasnaker::contract::System::Insurance, crate::common::date("2026-10-03"))
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn a_run_over_its_timeout_is_killed_and_failed_and_a_stop_past_the_grace_abandons_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = live_setup(
+        dir.path(),
+        &[(
+            "nightly-ingest",
+            "job = \"ingest\"\ncron = \"0 0 1 1 *\"\ntimezone = \"UTC\"\ntimeout = \"1s\"\n[retry]\nattempts = 2\nbackoff = \"1s\"\n",
+        )],
+    );
+    let state = dir.path().join("state");
+    let h = History::new(&state);
+    let slot = t("2026-01-01T00:00:00Z");
+    h.append(&Record::new("nightly-ingest", Event::Due, slot, 0, slot)).unwrap();
+    let mut d = start_daemon(&cfg, &dir.path().join("1.log"));
+    wait_for("two timed-out attempts", Duration::from_secs(60), || {
+        runs_of(&state, "nightly-ingest").first().is_some_and(|r| r.done)
+    });
+    let run = runs_of(&state, "nightly-ingest").remove(0);
+    assert_eq!((run.outcome, run.attempts), (Some(Outcome::Failed), 2), "{run:?}");
+    assert!(run.error.as_deref().unwrap().contains("timed out after 1s"), "{run:?}");
+    let st = bin().arg("--config").arg(&cfg).arg("status").output().unwrap();
+    assert_eq!(st.status.code(), Some(1), "monitoring sees the failure");
+
+    // A stop while a long attempt runs: 1 s of grace, then it is killed and recorded abandoned.
+    signal(&d, libc::SIGTERM);
+    assert!(wait_exit(&mut d, Duration::from_secs(30)).success());
+    std::fs::write(
+        dir.path().join("schedules/nightly-ingest.toml"),
+        "job = \"ingest\"\ncron = \"0 0 1 1 *\"\ntimezone = \"UTC\"\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("shutdown_grace = \"60s\"", "shutdown_grace = \"1s\"");
+    std::fs::write(&cfg, text).unwrap();
+    let slot2 = t("2026-01-02T00:00:00Z");
+    h.append(&Record::new("nightly-ingest", Event::Due, slot2, 0, slot2)).unwrap();
+    let mut d = start_daemon(&cfg, &dir.path().join("2.log"));
+    let needle = dir.path().to_string_lossy().to_string();
+    wait_for("the attempt to start", Duration::from_secs(30), || {
+        !job_processes(&needle).is_empty()
+    });
+    let asked = Instant::now();
+    signal(&d, libc::SIGTERM);
+    assert!(wait_exit(&mut d, Duration::from_secs(30)).success(), "exit 0 after abandoning");
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    assert!(job_processes(&needle).is_empty(), "no job process left behind");
+    let run = runs_of(&state, "nightly-ingest").into_iter().find(|r| r.slot == slot2).unwrap();
+    assert_eq!((run.outcome, run.done), (Some(Outcome::Abandoned), false), "{run:?}");
+    // Nothing half-visible: an ingest now finishes the nights (the demo's broken ones are rejected, exit 2) …
+    let out = bin().arg("--config").arg(&cfg).arg("ingest").output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{}", String::from_utf8_lossy(&out.stdout));
+    // … and then there is nothing left to do.
+    let out = bin().arg("--config").arg(&cfg).arg("ingest").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("nothing to ingest"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -75,7 +75,8 @@ pub fn demo_config_text() -> &'static str {
      [pseudonymisation]\nkey_file = \"keys/pseudonym.key\"\n\n\
      [signing]\nkey_file = \"keys/signing_ed25519\"\n\n\
      [ingest]\nwork_dir = \"work\"\n\n\
-     [report]\nqueries_dir = \"../../queries\"\n"
+     [report]\nqueries_dir = \"../../queries\"\n\n\
+     [scheduler]\nschedules_dir = \"../../schedules\"\nstate_dir = \"state\"\n"
 }
 
 /// Prepare `out` (wiping an earlier demo), generate, ingest.
@@ -97,6 +98,9 @@ pub async fn run(out: &Path, opts: &DemoOptions, progress: &dyn Progress) -> Res
     let mut cfg_text = demo_config_text().to_string();
     let queries = std::path::absolute("queries").unwrap_or_else(|_| PathBuf::from("queries"));
     cfg_text = cfg_text.replace("\"../../queries\"", &format!("{:?}", queries.to_string_lossy()));
+    // The shipped schedules, so `wasnaker --config <demo>/wasnaker.toml run` drives the demo.
+    let schedules = std::path::absolute("schedules").unwrap_or_else(|_| PathBuf::from("schedules"));
+    cfg_text = cfg_text.replace("\"../../schedules\"", &format!("{:?}", schedules.to_string_lossy()));
     std::fs::write(&cfg_path, &cfg_text).map_err(io(&cfg_path))?;
     let config = Config::load(&cfg_path)?;
 
@@ -199,7 +203,7 @@ fn prepare(out: &Path) -> Result<(), DemoRunError> {
         if !is_demo && !is_empty {
             return Err(DemoRunError::NotADemoFolder(out.to_path_buf()));
         }
-        for sub in ["landing", "lake", "publish", "work", "redelivery", "keys"] {
+        for sub in ["landing", "lake", "publish", "work", "redelivery", "keys", "state"] {
             let p = out.join(sub);
             if p.exists() {
                 std::fs::remove_dir_all(&p).map_err(io(&p))?;

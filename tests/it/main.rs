@@ -8,3 +8,4 @@ mod lake;
 mod publish;
 mod queries;
 mod report;
+mod workflow;

@@ -17,6 +17,22 @@
 --   complaint events only, orphan events are the accepted event rows of those
 --   nights whose complaint has no accepted complaint row in any extract up to
 --   the as-of date.
+-- column period: the report month, YYYY-MM
+-- column source: the delivering system: inspection or insurance
+-- column table: the extract table (file name without extensions)
+-- column extracts_expected: nights from the later of the 1st of the month and
+--   the system's first delivered night to the earlier of the month's last day
+--   and as_of; 0 when that range is empty
+-- column extracts_received: of those, nights ingested
+-- column missing_dates: expected nights neither ingested nor rejected,
+--   YYYY-MM-DD space-separated, ascending
+-- column rejected_dates: expected nights whose delivery was rejected, likewise
+-- column rows_read: data rows read from the table's file in the ingested nights
+-- column rows_accepted: of those, rows that reached the lake
+-- column rows_quarantined: of those, rows set aside with a reason
+-- column orphan_events: complaint_events only (else empty): accepted event rows
+--   of those nights whose complaint has no accepted complaint row in any
+--   extract up to as_of
 WITH
 source_tables AS (
   SELECT *

@@ -22,6 +22,32 @@
 --   empty). Months run from midnight to midnight in Jakarta time (UTC+07:00)
 --   for every province. Figures are exact and rounded half away from zero to
 --   one decimal.
+-- column period: the report month, YYYY-MM
+-- column province_code: Kemendagri province code; 00 for the national row
+-- column province_name: province name; INDONESIA for the national row
+-- column received: complaints received in the month
+-- column followed_up_in_month: complaints whose first follow-up is in the month
+-- column closed_in_month: complaints terminal at month end and not terminal at
+--   month start (a complaint received in the month counts if terminal at month
+--   end)
+-- column open_at_end: complaints open at month end
+-- column open_not_followed_up: complaints open at month end with no follow-up
+--   before month end
+-- column not_followed_up_0_30: of open_not_followed_up, aged 0 to 30 whole days
+--   at month end
+-- column not_followed_up_31_90: of open_not_followed_up, aged 31 to 90 days
+-- column not_followed_up_91_180: of open_not_followed_up, aged 91 to 180 days
+-- column not_followed_up_over_180: of open_not_followed_up, aged 181 days or
+--   more
+-- column median_days_to_follow_up: median days from receipt to first follow-up
+--   over the complaints first followed up in the month, 1 decimal; empty when
+--   there are none
+-- column sla_cohort: complaints received two months before the month, except
+--   those REJECTED or REDIRECTED at month end without a follow-up before it
+-- column sla_met: of sla_cohort, first followed up before month end and at most
+--   $sla_days days after receipt
+-- column sla_met_pct: 100 × sla_met / sla_cohort, 1 decimal; empty when
+--   sla_cohort is 0
 WITH
 scoped AS (
   -- every complaint twice, from one read of complaint_state: in its

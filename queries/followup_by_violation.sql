@@ -12,6 +12,17 @@
 --   count the mean of the two middle values; empty when there are none;
 --   rounded half away from zero to one decimal). A complaint's violation is
 --   that of its latest complaint row.
+-- column period: the report month, YYYY-MM
+-- column violation_code: violation code, in the order of violations.csv
+-- column violation_name: the violation's name from violations.csv, verbatim
+-- column received: complaints with this violation received in the month,
+--   nationally
+-- column open_at_end: complaints with this violation open at month end
+-- column open_not_followed_up: complaints with this violation open at month end
+--   with no follow-up before month end
+-- column median_days_to_follow_up: median days from receipt to first follow-up
+--   over this violation's complaints first followed up in the month, 1 decimal;
+--   empty when there are none
 WITH
 ranked AS (
   -- one read of complaint_state: the position of each delay among the

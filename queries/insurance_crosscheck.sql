@@ -14,6 +14,17 @@
 --   more months of contributions, with the total amount owed in rupiah, placed
 --   in the province obtained by mapping the statistics-office code to the
 --   Kemendagri code.
+-- column period: the report month, YYYY-MM
+-- column province_code: Kemendagri province code; 00 for the national row
+-- column province_name: province name; INDONESIA for the national row
+-- column bpjs_complaints: complaints received in the month with violation_code
+--   BPJS
+-- column bpjs_complaints_employer_active: of those, whose company in the
+--   snapshot has the NIB of an ACTIVE insurance employer in any province
+-- column employers_arrears_3m: ACTIVE employers with arrears_months of 3 or
+--   more
+-- column arrears_amount_idr: sum of arrears_amount_idr over those employers, in
+--   rupiah
 WITH
 -- employers is read once: its ACTIVE employers and this month's BPJS
 -- complaints (with the NIB of their company in the registry) go into one

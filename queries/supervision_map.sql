@@ -21,6 +21,35 @@
 --   ending on the last day of the month, also as a percentage of the registry
 --   (empty without companies). Ratios are exact, rounded half away from zero
 --   to one decimal.
+-- column period: the report month, YYYY-MM
+-- column province_code: Kemendagri province code; 00 for the national row
+-- column province_name: province name; INDONESIA for the national row
+-- column companies_registry: companies in the inspection system's snapshot in
+--   this province
+-- column employers_insured_active: insurance employers with status ACTIVE in
+--   this province
+-- column employers_not_in_registry: of those, with no NIB or a NIB matching no
+--   company of the snapshot (any province)
+-- column workers_insured: sum of registered_workers over the active employers
+-- column inspectors_active: inspectors with active = true in this province
+-- column inspectors_needed: ceil(workers_insured / $workers_per_inspector);
+--   national: the sum of the provinces
+-- column inspectors_needed_workload: ceil(companies_registry /
+--   $companies_per_inspector_year); national: the sum of the provinces
+-- column inspector_gap: max(inspectors_needed − inspectors_active, 0);
+--   national: the sum of the provinces
+-- column inspector_gap_workload: max(inspectors_needed_workload −
+--   inspectors_active, 0); national: the sum of the provinces
+-- column companies_per_inspector: companies_registry / inspectors_active, 1
+--   decimal; empty without inspectors
+-- column open_complaints_per_inspector: open_at_end of the same province in
+--   followup_by_province / inspectors_active, 1 decimal; empty without
+--   inspectors
+-- column companies_inspected_12m: companies of the snapshot in this province
+--   with an inspection whose visit date is in the 12 months ending on the
+--   month's last day
+-- column coverage_12m_pct: 100 × companies_inspected_12m / companies_registry,
+--   1 decimal; empty without companies
 WITH
 inspected_ids AS (
   SELECT DISTINCT company_id

@@ -6,6 +6,7 @@
 //! [`publish`], checked offline by [`verify`]. Each module's own
 //! documentation says what it must never do.
 
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -17,6 +17,8 @@ use crate::clock::{Clock, Month};
 use crate::config::Config;
 use crate::lake::context::{self, ExtractUse, ViewError, ViewOptions};
 use crate::lake::ledger::{Ledger, LedgerError};
+use crate::query::dictionary::Dictionary;
+use crate::query::plan::plan_all;
 use crate::query::{QueryError, QueryFile, QueryKind, QuerySet, ReportParams, ReportSettings, ReportTable};
 use crate::storage::{Location, StorageError};
 
@@ -29,6 +31,22 @@ pub const PUBLISHED_ORDER: &[&str] = &[
     "insurance_crosscheck",
     "data_quality",
 ];
+
+/// Where a published table goes: the tables of report.md in their order,
+/// then the others by name.
+pub fn publication_rank(name: &str) -> (usize, String) {
+    (
+        PUBLISHED_ORDER.iter().position(|n| *n == name).unwrap_or(usize::MAX),
+        name.to_string(),
+    )
+}
+
+/// `names` in publication order ([`publication_rank`]).
+pub fn publication_order<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = names.collect();
+    names.sort_by_key(|n| publication_rank(n));
+    names
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MonthlyError {
@@ -69,6 +87,8 @@ pub struct MonthlyReport {
     pub extracts: Vec<ExtractUse>,
     /// 12 months ending with `month`, oldest first.
     pub trend: Vec<TrendRow>,
+    /// The data dictionary: lake tables, then the published tables.
+    pub dictionary: Dictionary,
     /// The helper views the report tables read (kind `view`), in execution order.
     pub views: Vec<QueryFile>,
     /// Wall time of each step, in order (`wasnaker report --timings`).
@@ -136,12 +156,14 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
         elapsed: t.elapsed,
         rows: t.rows,
     }));
-    tables.sort_by_key(|t| {
-        (
-            PUBLISHED_ORDER.iter().position(|n| *n == t.query.name).unwrap_or(usize::MAX),
-            t.query.name.clone(),
-        )
-    });
+    tables.sort_by_key(|t| publication_rank(&t.query.name));
+    // The dictionary and lineage come from planning the same files against
+    // the lake's schemas (no data: a few hundred milliseconds).
+    let started = Instant::now();
+    let planned = plan_all(&queries, settings(cfg)).await?;
+    let published: Vec<&str> = tables.iter().map(|t| t.query.name.as_str()).collect();
+    let dictionary = Dictionary::build(&planned, &published)?;
+    timings.push(StepTiming::since("plan queries for the data dictionary", started));
     let trend = trend(&lake, &ledger, &queries, month, views.as_of, settings(cfg), &mut timings).await?;
     Ok(MonthlyReport {
         month,
@@ -152,6 +174,7 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
         warnings: views.warnings,
         extracts: views.extracts,
         trend,
+        dictionary,
         views: queries.queries().iter().filter(|q| q.kind == QueryKind::View).cloned().collect(),
         timings,
     })
@@ -284,7 +307,7 @@ pub fn bundle_input(report: &MonthlyReport) -> Result<crate::publish::BundleInpu
             title_id: t.query.title_id.clone(),
             title_en: t.query.title_en.clone(),
             description: t.query.description.clone(),
-            query_file: format!("queries/{}.sql", t.query.name),
+            query_file: crate::query::lineage::query_file(&t.query.name),
             sql: t.query.sql.clone(),
             sql_sha256: t.query.sha256.clone(),
             batches: t.batches.clone(),
@@ -319,6 +342,7 @@ pub fn bundle_input(report: &MonthlyReport) -> Result<crate::publish::BundleInpu
         tables,
         views,
         trend: report.trend.clone(),
+        dictionary: report.dictionary.clone(),
     })
 }
 

@@ -2,13 +2,16 @@
 //! calls the library function behind it and prints the result; anything a
 //! test or the scheduler needs lives in the library, not here.
 
+mod check;
 mod demo;
 mod ingest;
+mod lineage;
 mod output;
 mod query;
 mod report;
 mod schedule;
 mod tables;
+mod test;
 mod verify;
 
 use std::path::PathBuf;
@@ -44,9 +47,15 @@ pub enum Command {
     Ingest(ingest::Args),
     /// Compute a month's report and publish its signed bundle.
     Report(report::Args),
+    /// Validate the config and every query (planned against the lake's schemas); exit 1 on any problem.
+    Check(check::Args),
+    /// Run the query tests (input and expected CSVs per folder); show a diff of each mismatch.
+    Test(test::Args),
+    /// Show which queries, lake tables and columns a table depends on (text, Mermaid or DOT).
+    Lineage(lineage::Args),
     /// Run a read-only SQL query over the lake views.
     Query(query::Args),
-    /// List the tables a query sees, with their columns.
+    /// List the tables a query sees and the published tables; --describe prints the data dictionary.
     Tables(tables::Args),
     /// Check a published bundle: checksums, signature, manifest; --recompute re-derives it from the lake.
     Verify(verify::Args),
@@ -75,6 +84,9 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Command::Demo(args) => demo::run(args).await,
             Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Report(args) => report::run(&load_config(cli.config.as_deref())?, args).await,
+            Command::Check(args) => check::run(cli.config.as_deref(), args).await,
+            Command::Test(args) => test::run(&load_config(cli.config.as_deref())?, args).await,
+            Command::Lineage(args) => lineage::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Query(args) => query::run(&load_config(cli.config.as_deref())?, args).await,
             Command::Verify(args) => verify::run(cli.config.as_deref(), args).await,
             Command::Tables(args) => tables::run(&load_config(cli.config.as_deref())?, args).await,

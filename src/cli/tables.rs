@@ -1,75 +1,55 @@
-//! `wasnaker tables`: the tables a query sees, with their columns.
+//! `wasnaker tables [--describe]`: the tables a query sees and the tables the
+//! report publishes, with their columns; `--describe` prints the data
+//! dictionary (meaning and source of every column).
 
 use std::process::ExitCode;
 
 use crate::config::Config;
-use crate::lake::context::{self, ViewOptions};
-use crate::lake::ledger::Ledger;
-use crate::storage::Location;
+use crate::query::dictionary::Dictionary;
+use crate::query::plan::plan_all;
+use crate::query::{QueryKind, QuerySet};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Also print each column's meaning (data dictionary).
+    /// Also print each table's rows and each column's meaning and source (data dictionary).
     #[arg(long)]
     pub describe: bool,
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let lake = Location::parse(&cfg.lake)?;
-    let ledger = Ledger::load(&lake).await?;
-    let views = context::open(
-        &lake,
-        &ledger,
-        &ViewOptions {
-            allow_stale_snapshot: true,
-            ..Default::default()
-        },
-    )
-    .await?;
-    let sql = "SELECT table_name, column_name, data_type FROM information_schema.columns \
-               WHERE table_schema = 'public' AND table_name NOT LIKE 'lake\\_%' ESCAPE '\\' ORDER BY table_name, ordinal_position";
-    let batches = views.ctx.sql(sql).await?.collect().await?;
-    let mut current = String::new();
-    for b in &batches {
-        use arrow::array::AsArray;
-        let (t, c, ty) = (
-            b.column(0).as_string::<i32>(),
-            b.column(1).as_string::<i32>(),
-            b.column(2).as_string::<i32>(),
-        );
-        for i in 0..b.num_rows() {
-            if t.value(i) != current {
-                current = t.value(i).to_string();
-                let doc = crate::contract::table(&current)
-                    .map(|x| format!("  — {}", x.doc))
-                    .unwrap_or_default();
-                println!("\n{current}{doc}");
+    let dictionary = match QuerySet::load_dir_all(&cfg.report.queries_dir) {
+        Ok(loaded) => {
+            let planned = plan_all(&loaded.set, crate::monthly::settings(cfg)).await?;
+            if !loaded.problems.is_empty() || !planned.problems.is_empty() {
+                eprintln!(
+                    "warning: the queries have problems; a published table that cannot be planned is left out (run `wasnaker check`)"
+                );
             }
-            let meaning = if args.describe {
-                column_doc(&current, c.value(i)).map(|d| format!("  {d}")).unwrap_or_default()
+            let reports = planned.queries.iter().filter(|q| q.query.kind == QueryKind::Report);
+            let names = crate::monthly::publication_order(reports.map(|q| q.query.name.as_str()));
+            Dictionary::build(&planned, &names)?
+        }
+        Err(error) => {
+            eprintln!("warning: {error}; only the lake tables are listed");
+            Dictionary::lake()?
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    for table in &dictionary.tables {
+        writeln!(out, "\n{} ({} table) — {}", table.name, table.kind.as_str(), table.title)?;
+        if args.describe {
+            writeln!(out, "  {}", table.description)?;
+            writeln!(out, "  from: {}", table.origin)?;
+        }
+        for c in &table.columns {
+            let ty = format!("{}{}", c.data_type, if c.nullable { "?" } else { "" });
+            if args.describe {
+                writeln!(out, "  {:<32} {:<14} {}  [{}]", c.name, ty, c.meaning, c.source)?;
             } else {
-                String::new()
-            };
-            println!("  {:<32} {:<28}{meaning}", c.value(i), ty.value(i));
+                writeln!(out, "  {:<32} {ty}", c.name)?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn column_doc(table: &str, column: &str) -> Option<String> {
-    let base = table.strip_suffix("_history").unwrap_or(table);
-    let t = crate::contract::table(base)?;
-    if column == crate::contract::EXTRACT_DATE {
-        return Some("extract date (night) the row came from".into());
-    }
-    if column == "province_code_bps" {
-        return Some("province code as delivered (statistics office, BPS)".into());
-    }
-    if table == "employers" && column == "province_code" {
-        return Some("Kemendagri province code, mapped from the BPS code through provinces.csv".into());
-    }
-    t.columns
-        .iter()
-        .find(|c| c.lake_name().as_deref() == Some(column))
-        .map(|c| c.doc.to_string())
 }

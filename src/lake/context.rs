@@ -94,12 +94,15 @@ pub struct LakeViews {
     pub extracts: Vec<ExtractUse>,
 }
 
-/// The one constructor of a DataFusion context.
+/// The one constructor of a DataFusion context. It keeps the SQL's source
+/// positions, so a planning error names the line and column of its query
+/// file (`wasnaker check`).
 pub fn session() -> SessionContext {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .set_str("datafusion.sql_parser.dialect", "PostgreSQL");
+        .set_str("datafusion.sql_parser.dialect", "PostgreSQL")
+        .set_bool("datafusion.sql_parser.collect_spans", true);
     SessionContext::new_with_config(config)
 }
 

@@ -17,6 +17,7 @@ use super::format::{
 };
 use super::{BundleInput, PublishError, ReportTable, TrendPoint};
 use crate::contract::reference::provinces;
+use crate::query::dictionary::{DictTable, TableKind};
 
 pub const FOLLOWUP_BY_PROVINCE: &str = "followup_by_province";
 pub const FOLLOWUP_BY_VIOLATION: &str = "followup_by_violation";
@@ -286,7 +287,11 @@ pub fn render(input: &BundleInput, grids: &[Grid]) -> Result<String, PublishErro
     for t in &input.tables {
         p.push(&format!("<a href=\"#{}\">{}</a>", e(&section_id(&t.name)), e(&t.title_id)));
     }
-    p.push("<a href=\"#metodologi\">Metodologi</a><a href=\"#catatan\">Catatan</a></nav>\n");
+    p.push("<a href=\"#metodologi\">Metodologi</a>");
+    if !input.dictionary.tables.is_empty() {
+        p.push("<a href=\"#kamus\">Kamus data</a>");
+    }
+    p.push("<a href=\"#catatan\">Catatan</a></nav>\n");
     p.push("</div></header>\n<main class=\"wrap\">\n");
 
     if !input.warnings.is_empty() {
@@ -304,6 +309,7 @@ pub fn render(input: &BundleInput, grids: &[Grid]) -> Result<String, PublishErro
         table_section(&mut p, table, grid)?;
     }
     methodology(&mut p, input);
+    dictionary(&mut p, input);
     footnotes(&mut p, input);
     p.push("</main>\n<footer class=\"wrap\">\n");
     p.push(&format!(
@@ -862,6 +868,9 @@ fn methodology(p: &mut Page, input: &BundleInput) {
         for para in t.description.split("\n\n").filter(|s| !s.trim().is_empty()) {
             p.push(&format!("<p>{}</p>\n", e(para.trim())));
         }
+        if let Some(entry) = input.dictionary.table(&t.name) {
+            lineage_note(p, entry);
+        }
         p.push(&format!(
             "<p class=\"note\">Kueri <code>{}</code> · SHA-256 <code class=\"hash\">{}</code> · \
              kembali ke <a href=\"#{}\">tabel</a></p>\n<details><summary>Tampilkan SQL</summary><pre>{}</pre></details>\n</article>\n",
@@ -879,6 +888,78 @@ fn methodology(p: &mut Page, input: &BundleInput) {
          <p class=\"note\"><code>allowed_signers</code> berisi kunci publik penerbit (diperoleh dari saluran resmi, \
          bukan dari bundel ini). Atau: <code>wasnaker verify &lt;folder&gt;</code>.</p>\n",
     );
+    p.push("</section>\n");
+}
+
+/// What a published table is computed from: the lake tables and columns
+/// (linked to the data dictionary) and the helper queries it goes through.
+fn lineage_note(p: &mut Page, entry: &DictTable) {
+    if entry.sources.is_empty() {
+        return;
+    }
+    let sources: Vec<String> = entry
+        .sources
+        .iter()
+        .map(|(table, columns)| {
+            let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+            format!(
+                "<a href=\"#{}\"><code>{}</code></a> ({})",
+                e(&dict_id(table)),
+                e(table),
+                e(&cols.join(", "))
+            )
+        })
+        .collect();
+    p.push(&format!("<p class=\"note\">Dihitung dari: {}", sources.join("; ")));
+    if !entry.through.is_empty() {
+        let through: Vec<String> = entry.through.iter().map(|q| format!("<code>{}</code>", e(q))).collect();
+        p.push(&format!(" · melalui kueri {}", through.join(", ")));
+    }
+    p.push("</p>\n");
+}
+
+/// The id of a table's entry in the data dictionary.
+fn dict_id(name: &str) -> String {
+    format!("kamus-{}", section_id(name).trim_start_matches("tabel-"))
+}
+
+/// The data dictionary: every lake table and published table, each column
+/// with its type, meaning and source (the same rows as `dictionary.csv`).
+fn dictionary(p: &mut Page, input: &BundleInput) {
+    if input.dictionary.tables.is_empty() {
+        return;
+    }
+    p.push(&format!(
+        "<section id=\"kamus\">\n<h2>Kamus data</h2>\n<p class=\"en\">Data dictionary: the tables the queries read \
+         and the published tables; the same rows are in <code>{}</code>. Meanings are in English, as in the specification.</p>\n",
+        super::DICTIONARY
+    ));
+    for table in &input.dictionary.tables {
+        let kind = match table.kind {
+            TableKind::Lake => "tabel danau data (dibaca kueri)",
+            TableKind::Published => "tabel terbitan",
+        };
+        p.push(&format!(
+            "<article class=\"method\" id=\"{}\"><h3><code>{}</code> <span class=\"note\">{kind}</span></h3>\n<p>{} {}</p>\n<p class=\"note\">Asal: <code>{}</code></p>\n",
+            e(&dict_id(&table.name)),
+            e(&table.name),
+            e(&table.title),
+            e(&table.description),
+            e(&table.origin)
+        ));
+        p.push("<div class=\"scroll\"><table class=\"data\"><thead><tr><th>Kolom</th><th>Tipe</th><th>Arti</th><th>Sumber</th></tr></thead><tbody>\n");
+        for c in &table.columns {
+            p.push(&format!(
+                "<tr><td><code>{}</code></td><td>{}{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>\n",
+                e(&c.name),
+                e(&c.data_type),
+                if c.nullable { "?" } else { "" },
+                e(&c.meaning),
+                e(&c.source)
+            ));
+        }
+        p.push("</tbody></table></div>\n</article>\n");
+    }
     p.push("</section>\n");
 }
 

@@ -4,7 +4,8 @@
 //! [`build`] lays out the bundle in memory: `report.html` (one self-contained
 //! page in Bahasa Indonesia, charts as inline SVG), `report.xlsx` (one sheet
 //! per table), the given `data/<table>.csv` and `data/<table>.parquet`,
-//! `manifest.json`, `SHA256SUMS` and, with a [`Signer`], `SHA256SUMS.sig`.
+//! `dictionary.csv` (the data dictionary), `manifest.json`, `SHA256SUMS` and,
+//! with a [`Signer`], `SHA256SUMS.sig`.
 //! The same [`BundleInput`] always gives byte-identical files: no clock, no
 //! random ids, no hash-map order anywhere. [`publish`] then makes the bundle
 //! visible all at once and regenerates the root's `index.html`.
@@ -43,6 +44,10 @@ use crate::clock::Month;
 use crate::lake::context::ExtractUse;
 
 pub use manifest::{MANIFEST, SIG, SUMS};
+
+/// The data dictionary of the bundle: every lake table and published table,
+/// one row per column (`crate::query::dictionary::Dictionary::to_csv`).
+pub const DICTIONARY: &str = "dictionary.csv";
 pub use sign::Signer;
 pub use store::publish;
 
@@ -112,6 +117,10 @@ pub struct BundleInput {
     pub views: Vec<QuerySource>,
     /// 12 months ending at `month`, oldest first.
     pub trend: Vec<TrendPoint>,
+    /// The data dictionary (lake tables, then the published tables):
+    /// `dictionary.csv`, the "Kamus data" section, and each table's sources
+    /// in the methodology.
+    pub dictionary: crate::query::dictionary::Dictionary,
 }
 
 /// A built bundle: relative path → bytes.
@@ -137,6 +146,11 @@ pub enum PublishError {
         what: &'static str,
         #[source]
         source: rust_xlsxwriter::XlsxError,
+    },
+    #[error("writing {DICTIONARY}: {source}")]
+    Dictionary {
+        #[source]
+        source: crate::query::QueryError,
     },
     #[error("writing manifest.json: {source}")]
     Json {
@@ -215,6 +229,8 @@ pub fn build(input: &BundleInput, signer: Option<&Signer>) -> Result<Bundle, Pub
             files.insert(path, bytes.clone());
         }
     }
+    let dictionary = input.dictionary.to_csv().map_err(|source| PublishError::Dictionary { source })?;
+    files.insert(DICTIONARY.to_string(), dictionary);
     files.insert("report.html".to_string(), html::render(input, &grids)?.into_bytes());
     files.insert("report.xlsx".to_string(), xlsx::build(input, &grids)?);
 

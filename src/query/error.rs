@@ -43,9 +43,11 @@ pub enum QueryError {
     Header { file: PathBuf, line: usize, message: String },
 
     /// The SQL of a query file does not parse.
-    #[error("{}: the SQL does not parse: {source}", file.display())]
+    #[error("{}:{line}:{column}: the SQL does not parse: {source}", file.display())]
     Parse {
         file: PathBuf,
+        line: u64,
+        column: u64,
         #[source]
         source: datafusion::sql::sqlparser::parser::ParserError,
     },
@@ -67,12 +69,19 @@ pub enum QueryError {
         other: PathBuf,
     },
 
-    /// A query reads a table that is neither a lake view nor another query.
+    /// A query reads a table that is neither a lake view nor another query;
+    /// `suggestion` is empty or `; did you mean ...?`.
     #[error(
-        "{}:{line}: unknown table `{table}`: it is not a lake view (see docs/lake-views.md) and no query file declares it",
+        "{}:{line}:{column}: unknown table `{table}`: it is not a lake view (see docs/lake-views.md) and no query file declares it{suggestion}",
         file.display()
     )]
-    UnknownTable { file: PathBuf, line: u64, table: String },
+    UnknownTable {
+        file: PathBuf,
+        line: u64,
+        column: u64,
+        table: String,
+        suggestion: String,
+    },
 
     /// Queries read each other in a circle.
     #[error(
@@ -83,20 +92,48 @@ pub enum QueryError {
 
     /// The SQL uses a parameter the header does not declare, or the header
     /// declares one the SQL does not use.
-    #[error("{}:{line}: {message}", file.display())]
-    ParamDeclaration { file: PathBuf, line: u64, message: String },
+    #[error("{}:{line}:{column}: {message}", file.display())]
+    ParamDeclaration {
+        file: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+    },
 
-    /// A query uses a parameter the run does not provide.
+    /// A query uses a parameter the run does not provide; `suggestion` is
+    /// empty or `; did you mean ...?`.
     #[error(
-        "{}:{line}: parameter `${name}` is not provided; the provided parameters are {provided}",
+        "{}:{line}:{column}: parameter `${name}` is not provided; the provided parameters are {provided}{suggestion}",
         file.display()
     )]
     MissingParam {
         file: PathBuf,
         line: u64,
+        column: u64,
         name: String,
+        suggestion: String,
         provided: String,
     },
+
+    /// Planning a query against the lake's schemas found a problem (unknown
+    /// column, type error, an undocumented published column, ...): the
+    /// message is DataFusion's where it comes from DataFusion; `hint` says
+    /// what would fix it when something can be suggested.
+    #[error("{}:{line}:{column}: {message}", file.display())]
+    Planning {
+        file: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// `wasnaker lineage` was asked about a name that is neither a query
+    /// (planned without problems) nor a lake view.
+    #[error(
+        "`{name}` is neither a query nor a lake view{suggestion}; the tables are {tables} (a query with problems is left out: run `wasnaker check`)"
+    )]
+    NotATable { name: String, suggestion: String, tables: String },
 
     /// A report parameter (month, as_of, settings) is invalid.
     #[error("invalid report parameter `{name}`: {message}")]
@@ -200,6 +237,38 @@ pub enum QueryError {
     /// a bug of the build, not of the run.
     #[error("compiled-in {file}: {message}")]
     Reference { file: &'static str, message: String },
+}
+
+impl QueryError {
+    /// What would fix the problem, when the error carries a suggestion of its
+    /// own beyond its message (see [`QueryError::Planning`]).
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            QueryError::Planning { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// `; did you mean `x`?` for the candidate closest to `name`, when one is
+/// close enough to be a likely typo; empty otherwise.
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    closest(name, candidates).map_or_else(String::new, |c| format!("; did you mean `{c}`?"))
+}
+
+/// The candidate closest to `name` by edit distance, if it is within a third
+/// of the name's length, rounded up (at least 1, at most 3 edits).
+pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    use datafusion::common::utils::datafusion_strsim::levenshtein;
+    // A parameter's `$` is not part of what can be mistyped.
+    let limit = name.trim_start_matches('$').chars().count().div_ceil(3).clamp(1, 3);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
 }
 
 /// Result of this module.

@@ -21,6 +21,11 @@
 //! compiled-in ones and cannot be given as input. With `update`, the expected
 //! files that exist are rewritten from the actual output — a convenience for
 //! reviewing a change with `git diff`, never a way to write expectations.
+//!
+//! Every case runs in the report's own DataFusion context
+//! ([`crate::lake::context::session`]), so a fixture sees the same SQL
+//! dialect and settings as `wasnaker report`. [`run_suite`] runs a whole
+//! folder (`wasnaker test`, and `cargo test` through `tests/it/queries.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -116,7 +121,7 @@ pub async fn run_case(queries: &QuerySet, case_dir: &Path, update: bool) -> Resu
     let params = read_params(&case_dir.join("params.toml"))?;
     let expected = read_expected(queries, &case_dir.join("expected"))?;
 
-    let ctx = SessionContext::new();
+    let ctx = crate::lake::context::session();
     register_inputs(&ctx, &case_dir.join("input"))?;
     let reports = queries.run(&ctx, &params).await?;
 
@@ -140,6 +145,75 @@ pub async fn run_case(queries: &QuerySet, case_dir: &Path, update: bool) -> Resu
         tables.push((report.query.name.clone(), outcome));
     }
     Ok(CaseReport { case, tables })
+}
+
+/// The result of every case of a folder (`wasnaker test`).
+#[derive(Debug)]
+pub struct SuiteReport {
+    /// Each case's folder name and its report, or the error that stopped it
+    /// (a malformed case, or a query that failed to run).
+    pub cases: Vec<(String, Result<CaseReport>)>,
+}
+
+impl SuiteReport {
+    /// True when there was at least one case, and every case ran and every
+    /// checked table matched (or was updated).
+    pub fn passed(&self) -> bool {
+        !self.cases.is_empty() && self.cases.iter().all(|(_, r)| r.as_ref().is_ok_and(CaseReport::passed))
+    }
+
+    /// Every case's lines (diffs under mismatches, the error of a case that
+    /// could not run), then a summary line.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        let (mut tables, mut failed, mut updated, mut errors) = (0, 0, 0, 0);
+        for (case, result) in &self.cases {
+            match result {
+                Ok(report) => {
+                    text.push_str(&report.render());
+                    tables += report.tables.len();
+                    failed += report.tables.iter().filter(|(_, o)| matches!(o, TableOutcome::Failed(_))).count();
+                    updated += report.tables.iter().filter(|(_, o)| *o == TableOutcome::Updated).count();
+                }
+                Err(error) => {
+                    text.push_str(&format!("{case}: ERROR: {error}\n"));
+                    errors += 1;
+                }
+            }
+        }
+        let verdict = if self.passed() { "ok" } else { "FAILED" };
+        text.push_str(&format!(
+            "{verdict}: {} case(s), {tables} table(s) checked: {} passed, {failed} failed, {updated} updated; {errors} case(s) could not run\n",
+            self.cases.len(),
+            tables - failed - updated,
+        ));
+        text
+    }
+}
+
+/// Runs every case under `root` (each folder with a `params.toml`), in name
+/// order, or only the cases named in `only`; a case that cannot run is
+/// reported and the others still run.
+pub async fn run_suite(queries: &QuerySet, root: &Path, update: bool, only: &[String]) -> Result<SuiteReport> {
+    let all = list_cases(root)?;
+    let names: Vec<String> = all.iter().map(|p| stem(p)).collect();
+    if let Some(unknown) = only.iter().find(|o| !names.contains(o)) {
+        return Err(QueryError::Fixture {
+            file: root.join(unknown),
+            message: format!(
+                "no such case (a folder with a params.toml); the cases are {}{}",
+                names.join(", "),
+                super::error::did_you_mean(unknown, names.iter().map(String::as_str))
+            ),
+        });
+    }
+    let mut cases = Vec::new();
+    for (path, name) in all.iter().zip(names) {
+        if only.is_empty() || only.contains(&name) {
+            cases.push((name, run_case(queries, path, update).await));
+        }
+    }
+    Ok(SuiteReport { cases })
 }
 
 fn read_params(path: &Path) -> Result<ReportParams> {
@@ -244,7 +318,24 @@ pub fn register_inputs(ctx: &SessionContext, input_dir: &Path) -> Result<()> {
         }
         given.insert(name, path);
     }
+    register_views(ctx, input_dir, &given, fixture_schema)
+}
 
+/// Registers every view of `docs/lake-views.md` in `ctx` with its exact
+/// schema and no rows (the reference tables with their compiled-in rows):
+/// what `wasnaker check` plans against.
+pub fn register_empty_views(ctx: &SessionContext) -> Result<()> {
+    register_views(ctx, Path::new("query::schemas"), &BTreeMap::new(), exact_schema)
+}
+
+/// Registers the reference tables, then every other view from its file in
+/// `given` or empty, with the schema `schema_of` gives.
+fn register_views(
+    ctx: &SessionContext,
+    input_dir: &Path,
+    given: &BTreeMap<String, PathBuf>,
+    schema_of: fn(&str) -> Result<SchemaRef>,
+) -> Result<()> {
     let register = |name: &str, file: &Path, schema: SchemaRef, batches: Vec<RecordBatch>| {
         let reg_err = |source| QueryError::Register {
             file: file.to_path_buf(),
@@ -263,7 +354,7 @@ pub fn register_inputs(ctx: &SessionContext, input_dir: &Path) -> Result<()> {
         if REFERENCE_TABLES.contains(name) {
             continue;
         }
-        let schema = fixture_schema(name)?;
+        let schema = schema_of(name)?;
         match given.get(*name) {
             Some(path) => {
                 let batch = read_input(path, &schema)?;
@@ -275,13 +366,18 @@ pub fn register_inputs(ctx: &SessionContext, input_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The view's schema as the lake registers it.
+fn exact_schema(name: &str) -> Result<SchemaRef> {
+    view_schema(name).ok_or_else(|| QueryError::Reference {
+        file: "query::schemas",
+        message: format!("no schema for view `{name}`"),
+    })
+}
+
 /// The view's schema with every field nullable (a fixture may leave columns
 /// out).
 fn fixture_schema(name: &str) -> Result<SchemaRef> {
-    let schema = view_schema(name).ok_or_else(|| QueryError::Reference {
-        file: "query::schemas",
-        message: format!("no schema for view `{name}`"),
-    })?;
+    let schema = exact_schema(name)?;
     let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
     Ok(Arc::new(Schema::new(fields)))
 }

@@ -11,6 +11,8 @@
 //! -- params: $period, $month_start, $month_end
 //! -- description: One paragraph in plain language saying what is counted;
 //! --   a line indented by two spaces after `--` continues the field above.
+//! -- column period: the report month, `YYYY-MM`
+//! -- column received: complaints received in the month
 //! ```
 //!
 //! - `table`: the name of the output; it equals the file name without `.sql`.
@@ -19,6 +21,9 @@
 //! - `title_id`, `title_en`: titles in Bahasa Indonesia and English.
 //! - `params`: the `$parameters` the SQL uses, comma-separated (may be empty).
 //! - `description`: the methodology note of the table.
+//! - `column <name>`: the meaning of output column `<name>`, one line per
+//!   column (optional; `wasnaker check` requires one for every column of a
+//!   `report`). They make the data dictionary of the published tables.
 //!
 //! The header ends at the first line that does not start with `--`; bare
 //! `--` lines inside it are ignored. Parsing never looks at the SQL itself.
@@ -53,6 +58,17 @@ pub(crate) struct DeclaredParam {
     pub line: usize,
 }
 
+/// The documented meaning of one output column (`-- column <name>: ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDoc {
+    /// The output column's name.
+    pub name: String,
+    /// The header line that documents it.
+    pub line: usize,
+    /// What the column holds, in plain language.
+    pub meaning: String,
+}
+
 /// The parsed header of one query file.
 #[derive(Debug, Clone)]
 pub(crate) struct Header {
@@ -64,7 +80,11 @@ pub(crate) struct Header {
     pub params: Vec<DeclaredParam>,
     pub params_line: usize,
     pub description: String,
+    pub columns: Vec<ColumnDoc>,
 }
+
+/// The prefix of a column's key: `-- column <name>: <meaning>`.
+const COLUMN_KEY: &str = "column ";
 
 const KEYS: [&str; 6] = ["table", "kind", "title_id", "title_en", "params", "description"];
 
@@ -78,8 +98,8 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
         message,
     };
 
-    // (key, line, value) in file order.
-    let mut fields: Vec<(&'static str, usize, String)> = Vec::new();
+    // (key, line, value) in file order; a column's key is `column <name>`.
+    let mut fields: Vec<(String, usize, String)> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let Some(body) = raw.strip_prefix("--") else {
@@ -113,16 +133,32 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
             ));
         };
         let key = key.trim();
-        let Some(known) = KEYS.iter().find(|k| **k == key) else {
+        if let Some(column) = key.strip_prefix(COLUMN_KEY) {
+            if !is_identifier(column.trim()) {
+                return Err(err(
+                    line,
+                    format!(
+                        "`-- column {column}:` does not name a column: expected lower-case letters, digits and `_`, starting with a letter"
+                    ),
+                ));
+            }
+        } else if !KEYS.contains(&key) {
             return Err(err(
                 line,
-                format!("unknown header key `{key}`; expected one of {}", KEYS.join(", ")),
+                format!(
+                    "unknown header key `{key}`; expected one of {}, or `column <name>`",
+                    KEYS.join(", ")
+                ),
             ));
+        }
+        let key = match key.strip_prefix(COLUMN_KEY) {
+            Some(column) => format!("{COLUMN_KEY}{}", column.trim()),
+            None => key.to_string(),
         };
-        if let Some((_, first, _)) = fields.iter().find(|(k, _, _)| k == known) {
+        if let Some((_, first, _)) = fields.iter().find(|(k, _, _)| *k == key) {
             return Err(err(line, format!("header key `{key}` is given twice (first on line {first})")));
         }
-        fields.push((known, line, value.trim().to_string()));
+        fields.push((key, line, value.trim().to_string()));
     }
 
     if fields.is_empty() {
@@ -171,6 +207,18 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
     let (params_line, params_text) = get("params")?;
     let params = parse_params(&params_text, params_line).map_err(|m| err(params_line, m))?;
     let (_, description) = get("description")?;
+    let mut columns = Vec::new();
+    for (key, line, meaning) in &fields {
+        let Some(name) = key.strip_prefix(COLUMN_KEY) else { continue };
+        if meaning.is_empty() {
+            return Err(err(*line, format!("`-- column {name}:` is empty: say what the column holds")));
+        }
+        columns.push(ColumnDoc {
+            name: name.to_string(),
+            line: *line,
+            meaning: meaning.clone(),
+        });
+    }
 
     Ok(Header {
         table,
@@ -181,6 +229,7 @@ pub(crate) fn parse_header(file: &Path, text: &str) -> Result<Header> {
         params,
         params_line,
         description,
+        columns,
     })
 }
 

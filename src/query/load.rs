@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::analyze::{ParamRef, SqlFacts, TableRef, analyze};
-use super::error::{QueryError, Result};
-use super::header::{QueryKind, parse_header};
+use super::error::{QueryError, Result, did_you_mean};
+use super::header::{ColumnDoc, QueryKind, parse_header};
 use super::schemas::view_names;
 
 /// One query file: its header, its SQL and what it reads.
@@ -35,6 +35,9 @@ pub struct QueryFile {
     pub params: Vec<String>,
     /// The methodology note.
     pub description: String,
+    /// The documented output columns (`-- column <name>: ...`), in header
+    /// order.
+    pub columns: Vec<ColumnDoc>,
     /// The whole file text (header included), exactly as read.
     pub sql: String,
     /// SHA-256 of the file bytes, lower-case hex.
@@ -45,8 +48,10 @@ pub struct QueryFile {
     pub(crate) param_uses: Vec<ParamRef>,
     /// The tables the SQL reads with the line of first mention.
     pub(crate) table_refs: Vec<TableRef>,
-    /// The names its `WITH` clauses define (checked against query names).
-    pub(crate) ctes: Vec<TableRef>,
+    /// The output columns named in its SELECT list, with their positions.
+    pub(crate) outputs: Vec<TableRef>,
+    /// Its function calls with their positions.
+    pub(crate) calls: Vec<TableRef>,
     /// The line of `-- table:`.
     pub(crate) table_line: usize,
 }
@@ -57,45 +62,64 @@ pub struct QuerySet {
     queries: Vec<QueryFile>,
 }
 
+/// A folder loaded without stopping at the first problem (`wasnaker check`):
+/// the files without problems, in execution order, and every problem found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The files that loaded cleanly (a file reading a file with problems
+    /// is kept; planning skips it).
+    pub set: QuerySet,
+    /// Every problem, in the order: each file's own (header, SQL,
+    /// parameters), names, unknown tables, a dependency cycle.
+    pub problems: Vec<QueryError>,
+}
+
 impl QuerySet {
     /// Loads every `*.sql` file of `dir` (not recursive).
     pub fn load_dir(dir: &Path) -> Result<QuerySet> {
-        let read_err = |source| QueryError::Read {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut paths = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(read_err)? {
-            let path = entry.map_err(read_err)?.path();
-            if path.extension().is_some_and(|e| e == "sql") && path.is_file() {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        if paths.is_empty() {
-            return Err(QueryError::NoQueries { path: dir.to_path_buf() });
-        }
-        let mut sources = Vec::with_capacity(paths.len());
-        for path in paths {
-            let bytes = std::fs::read(&path).map_err(|source| QueryError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            sources.push((path, bytes));
-        }
-        QuerySet::from_sources(sources)
+        QuerySet::from_sources(read_dir_sources(dir)?)
+    }
+
+    /// Loads every `*.sql` file of `dir`, collecting every problem instead
+    /// of stopping at the first; only reading the folder fails outright.
+    pub fn load_dir_all(dir: &Path) -> Result<Loaded> {
+        Ok(QuerySet::load_all(read_dir_sources(dir)?))
     }
 
     /// Builds the set from `(path, file bytes)` pairs; the paths name the
     /// files in messages and give the table names their stems.
     pub fn from_sources(sources: Vec<(PathBuf, Vec<u8>)>) -> Result<QuerySet> {
+        let loaded = QuerySet::load_all(sources);
+        match loaded.problems.into_iter().next() {
+            Some(first) => Err(first),
+            None => Ok(loaded.set),
+        }
+    }
+
+    /// Like [`QuerySet::from_sources`], but keeps going after a problem and
+    /// returns them all with the files that have none.
+    pub fn load_all(sources: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
+        // Every file's table is known by its stem even when the file itself
+        // has a problem, so a reader of it is not also blamed.
+        let declared: BTreeSet<String> = sources
+            .iter()
+            .filter_map(|(path, _)| path.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+            .collect();
+        let mut problems = Vec::new();
         let mut files = Vec::with_capacity(sources.len());
         for (path, bytes) in sources {
-            files.push(load_file(path, &bytes)?);
+            match load_file(path, &bytes, &declared) {
+                Ok(file) => files.push(file),
+                Err(problem) => problems.push(problem),
+            }
         }
-        let files = check_names(files)?;
-        let queries = order(files)?;
-        Ok(QuerySet { queries })
+        let files = check_names(files, &mut problems);
+        let files = check_tables(files, &declared, &mut problems);
+        let queries = order(files, &mut problems);
+        Loaded {
+            set: QuerySet { queries },
+            problems,
+        }
     }
 
     /// Every query in execution order.
@@ -114,40 +138,82 @@ impl QuerySet {
     }
 }
 
-fn load_file(path: PathBuf, bytes: &[u8]) -> Result<QueryFile> {
+/// `(path, bytes)` of every `*.sql` file of `dir`, sorted by path.
+fn read_dir_sources(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let read_err = |source| QueryError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.extension().is_some_and(|e| e == "sql") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    if paths.is_empty() {
+        return Err(QueryError::NoQueries { path: dir.to_path_buf() });
+    }
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in paths {
+        let bytes = std::fs::read(&path).map_err(|source| QueryError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        sources.push((path, bytes));
+    }
+    Ok(sources)
+}
+
+fn load_file(path: PathBuf, bytes: &[u8], declared: &BTreeSet<String>) -> Result<QueryFile> {
     let text = std::str::from_utf8(bytes).map_err(|e| QueryError::Header {
         file: path.clone(),
         line: 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count(),
         message: "the file is not UTF-8".to_string(),
     })?;
     let header = parse_header(&path, text)?;
-    let SqlFacts { tables, params, ctes } = analyze(&path, text)?;
+    let SqlFacts {
+        tables,
+        params,
+        ctes,
+        outputs,
+        calls,
+    } = analyze(&path, text)?;
 
+    let declared_names: Vec<String> = header.params.iter().map(|d| format!("${}", d.name)).collect();
     for used in &params {
         if !header.params.iter().any(|d| d.name == used.name) {
             return Err(QueryError::ParamDeclaration {
                 file: path,
                 line: used.line,
+                column: used.column,
                 message: format!(
-                    "the SQL uses `${}`, which the header's `-- params:` line (line {}) does not declare",
-                    used.name, header.params_line
+                    "the SQL uses `${}`, which the header's `-- params:` line (line {}) does not declare{}",
+                    used.name,
+                    header.params_line,
+                    did_you_mean(&format!("${}", used.name), declared_names.iter().map(String::as_str))
                 ),
             });
         }
     }
-    for declared in &header.params {
-        if !params.iter().any(|u| u.name == declared.name) {
+    for declared_param in &header.params {
+        if !params.iter().any(|u| u.name == declared_param.name) {
             return Err(QueryError::ParamDeclaration {
+                column: column_in_line(text, declared_param.line, &format!("${}", declared_param.name)),
                 file: path,
-                line: declared.line as u64,
+                line: declared_param.line as u64,
                 message: format!(
                     "the header declares `${}`, which the SQL does not use; remove it from `-- params:`",
-                    declared.name
+                    declared_param.name
                 ),
             });
         }
     }
-    if let Some(cte) = ctes.iter().find(|c| view_names().contains(&c.name.as_str())) {
+    if let Some(cte) = ctes
+        .iter()
+        .find(|c| view_names().contains(&c.name.as_str()) || declared.contains(&c.name))
+    {
         return Err(shadowing(&path, cte));
     }
 
@@ -161,15 +227,25 @@ fn load_file(path: PathBuf, bytes: &[u8]) -> Result<QueryFile> {
         title_en: header.title_en,
         params: header.params.into_iter().map(|p| p.name).collect(),
         description: header.description,
+        columns: header.columns,
         sql: text.to_string(),
         sha256,
         reads,
         param_uses: params,
         table_refs: tables,
-        ctes,
+        outputs,
+        calls,
         table_line: header.table_line,
         path,
     })
+}
+
+/// The 1-based column of `needle` in line `line` of `text` (1 if absent).
+fn column_in_line(text: &str, line: usize, needle: &str) -> u64 {
+    text.lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.find(needle))
+        .map_or(1, |i| i as u64 + 1)
 }
 
 fn shadowing(path: &Path, cte: &TableRef) -> QueryError {
@@ -180,13 +256,13 @@ fn shadowing(path: &Path, cte: &TableRef) -> QueryError {
     }
 }
 
-/// Refuses duplicate names, names of lake views and WITH names hiding a
-/// query's table; returns the files unchanged.
-fn check_names(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
-    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
-    for file in &files {
+/// Refuses names of lake views and a second file declaring a table; the
+/// files with such a problem are dropped.
+fn check_names(files: Vec<QueryFile>, problems: &mut Vec<QueryError>) -> Vec<QueryFile> {
+    let mut kept: Vec<QueryFile> = Vec::with_capacity(files.len());
+    for file in files {
         if view_names().contains(&file.name.as_str()) {
-            return Err(QueryError::Header {
+            problems.push(QueryError::Header {
                 file: file.path.clone(),
                 line: file.table_line,
                 message: format!(
@@ -194,44 +270,56 @@ fn check_names(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
                     file.name
                 ),
             });
+            continue;
         }
-        if let Some(other) = seen.insert(&file.name, &file.path) {
-            return Err(QueryError::DuplicateTable {
+        if let Some(other) = kept.iter().find(|k| k.name == file.name) {
+            problems.push(QueryError::DuplicateTable {
                 file: file.path.clone(),
                 line: file.table_line,
                 table: file.name.clone(),
-                other: other.to_path_buf(),
+                other: other.path.clone(),
             });
+            continue;
         }
+        kept.push(file);
     }
-    for file in &files {
-        if let Some(cte) = file.ctes.iter().find(|c| seen.contains_key(c.name.as_str())) {
-            return Err(shadowing(&file.path, cte));
-        }
-    }
-    Ok(files)
+    kept
 }
 
-/// Puts the files in execution order: every query after the queries it reads.
-fn order(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
-    let names: BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
-    // Check every table first, in file order, so the first unknown table of
-    // the first file is the one reported.
-    let mut by_path: Vec<&QueryFile> = files.iter().collect();
+/// Refuses tables that are neither lake views nor declared by a query file,
+/// checking the files in path order and each file's tables in order; the
+/// files with such a problem are dropped.
+fn check_tables(files: Vec<QueryFile>, declared: &BTreeSet<String>, problems: &mut Vec<QueryError>) -> Vec<QueryFile> {
+    let mut by_path: Vec<QueryFile> = files;
     by_path.sort_by(|a, b| a.path.cmp(&b.path));
-    for file in &by_path {
+    let candidates: Vec<&str> = view_names().iter().copied().chain(declared.iter().map(String::as_str)).collect();
+    let mut kept = Vec::with_capacity(by_path.len());
+    for file in by_path {
+        let before = problems.len();
         for table in &file.table_refs {
-            let known = view_names().contains(&table.name.as_str()) || names.contains(table.name.as_str());
+            let known = view_names().contains(&table.name.as_str()) || declared.contains(&table.name);
             if !known {
-                return Err(QueryError::UnknownTable {
+                problems.push(QueryError::UnknownTable {
                     file: file.path.clone(),
                     line: table.line,
+                    column: table.column,
                     table: table.name.clone(),
+                    suggestion: did_you_mean(&table.name, candidates.iter().copied()),
                 });
             }
         }
+        if problems.len() == before {
+            kept.push(file);
+        }
     }
+    kept
+}
 
+/// Puts the files in execution order: every query after the queries it
+/// reads. Files in a dependency cycle are dropped with one problem naming the
+/// cycle.
+fn order(files: Vec<QueryFile>, problems: &mut Vec<QueryError>) -> Vec<QueryFile> {
+    let names: BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
     // Kahn's algorithm over query-to-query edges, ready set ordered by name.
     let deps: BTreeMap<&str, BTreeSet<&str>> = files
         .iter()
@@ -241,7 +329,7 @@ fn order(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
         })
         .collect();
     let mut done: BTreeSet<&str> = BTreeSet::new();
-    let mut sequence: Vec<&str> = Vec::with_capacity(files.len());
+    let mut sequence: Vec<String> = Vec::with_capacity(files.len());
     loop {
         let ready = deps
             .iter()
@@ -250,19 +338,19 @@ fn order(files: Vec<QueryFile>) -> Result<Vec<QueryFile>> {
         match ready {
             Some(name) => {
                 done.insert(name);
-                sequence.push(name);
+                sequence.push(name.to_string());
             }
             None => break,
         }
     }
     if sequence.len() < files.len() {
-        return Err(cycle_error(&files, &deps, &done));
+        problems.push(cycle_error(&files, &deps, &done));
     }
 
-    let position: BTreeMap<String, usize> = sequence.iter().enumerate().map(|(i, n)| (n.to_string(), i)).collect();
-    let mut files = files;
+    let position: BTreeMap<String, usize> = sequence.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+    let mut files: Vec<QueryFile> = files.into_iter().filter(|f| position.contains_key(&f.name)).collect();
     files.sort_by_key(|f| position.get(&f.name).copied().unwrap_or(usize::MAX));
-    Ok(files)
+    files
 }
 
 /// Finds one cycle among the queries not yet ordered and describes it,

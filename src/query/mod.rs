@@ -8,6 +8,10 @@
 //! named parameters of [`ReportParams`] and returns each `report` table with
 //! its [`QueryFile`]. [`to_csv`] and [`to_parquet`] serialise a table
 //! deterministically; [`fixture`] runs the SQL fixtures of `tests/queries/`.
+//! [`plan`] plans every query against the lake's schemas without data
+//! (`wasnaker check`), collecting every problem; [`lineage`] and
+//! [`dictionary`] describe what each table is computed from and what each
+//! column means.
 //!
 //! What this module must never do: compute a published figure in Rust (all
 //! arithmetic is in the SQL, exact, with no UDF, so the same files run on a
@@ -28,19 +32,22 @@
 //! ```
 
 mod analyze;
+pub mod dictionary;
 mod error;
 pub mod fixture;
 pub mod header;
+pub mod lineage;
 mod load;
 mod output;
 mod params;
+pub mod plan;
 pub mod reference;
 mod run;
 pub mod schemas;
 
 pub use error::{QueryError, Result};
-pub use header::QueryKind;
-pub use load::{QueryFile, QuerySet};
+pub use header::{ColumnDoc, QueryKind};
+pub use load::{Loaded, QueryFile, QuerySet};
 pub use output::{parquet_created_by, to_csv, to_parquet};
 pub use params::{JAKARTA_OFFSET_SECONDS, ReportParams, ReportSettings, jakarta_midnight_ns};
 pub use run::{QueryTiming, ReportTable};

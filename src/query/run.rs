@@ -18,10 +18,10 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
-use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::execution::context::SessionContext;
 use datafusion::physical_plan::collect;
 
-use super::error::{QueryError, Result};
+use super::error::{QueryError, Result, did_you_mean};
 use super::header::QueryKind;
 use super::load::{QueryFile, QuerySet};
 use super::params::ReportParams;
@@ -80,12 +80,11 @@ impl QuerySet {
         // Check every query before running any, so a missing parameter
         // never leaves half a report.
         for query in self.queries() {
-            check_params(query, &provided)?;
+            if let Some(missing) = missing_params(query, &provided).into_iter().next() {
+                return Err(missing);
+            }
         }
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
+        let options = crate::lake::adhoc::read_only();
         let param_values = ParamValues::from(values.into_iter().collect::<std::collections::HashMap<String, ScalarValue>>());
         let mut reports = Vec::new();
         let mut timings = Vec::new();
@@ -136,30 +135,50 @@ impl QuerySet {
     }
 }
 
-fn check_params(query: &QueryFile, provided: &BTreeSet<&str>) -> Result<()> {
-    for used in &query.param_uses {
-        if !provided.contains(used.name.as_str()) {
-            return Err(QueryError::MissingParam {
-                file: query.path.clone(),
-                line: used.line,
-                name: used.name.clone(),
-                provided: provided.iter().map(|p| format!("${p}")).collect::<Vec<_>>().join(", "),
-            });
-        }
-    }
-    Ok(())
+/// One error for each parameter `query` uses that is not in `provided`.
+pub(crate) fn missing_params(query: &QueryFile, provided: &BTreeSet<&str>) -> Vec<QueryError> {
+    query
+        .param_uses
+        .iter()
+        .filter(|used| !provided.contains(used.name.as_str()))
+        .map(|used| QueryError::MissingParam {
+            file: query.path.clone(),
+            line: used.line,
+            column: used.column,
+            name: used.name.clone(),
+            suggestion: did_you_mean(
+                &format!("${}", used.name),
+                provided
+                    .iter()
+                    .map(|p| format!("${p}"))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str),
+            ),
+            provided: provided.iter().map(|p| format!("${p}")).collect::<Vec<_>>().join(", "),
+        })
+        .collect()
 }
 
 /// Refuses binary floating point in a published table.
 fn check_exact(query: &QueryFile, schema: &SchemaRef) -> Result<()> {
-    for field in schema.fields() {
-        if matches!(field.data_type(), DataType::Float16 | DataType::Float32 | DataType::Float64) {
-            return Err(QueryError::FloatResult {
-                file: query.path.clone(),
-                column: field.name().clone(),
-                data_type: field.data_type().clone(),
-            });
-        }
+    match float_columns(schema).next() {
+        Some(field) => Err(QueryError::FloatResult {
+            file: query.path.clone(),
+            column: field.name().clone(),
+            data_type: field.data_type().clone(),
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The binary floating-point columns of `schema`, which a published table
+/// may not have.
+pub(crate) fn float_columns(
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> impl Iterator<Item = &datafusion::arrow::datatypes::FieldRef> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| matches!(f.data_type(), DataType::Float16 | DataType::Float32 | DataType::Float64))
 }

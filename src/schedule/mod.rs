@@ -396,6 +396,35 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Schedule>, ScheduleError> {
     }
 }
 
+/// `wasnaker check`'s section for the schedules: every file of the
+/// schedules folder parsed and validated, all problems at once.
+/// A project that is not scheduled has no schedules folder: nothing to check.
+pub fn check_section(cfg: &crate::config::Config) -> Option<crate::check::Section> {
+    let dir = &cfg.scheduler.schedules_dir;
+    if !dir.exists() {
+        return None;
+    }
+    let (summary, problems) = match load_dir(dir) {
+        Ok(list) => (
+            format!(
+                "{} schedule(s): {}",
+                list.len(),
+                list.iter()
+                    .map(|s| format!("{} ({})", s.name, s.job))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Vec::new(),
+        ),
+        Err(e) => (String::new(), e.problems.into_iter().map(crate::check::Problem::new).collect()),
+    };
+    Some(crate::check::Section {
+        name: format!("schedules {}", dir.display()),
+        summary,
+        problems,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,3 +11,4 @@ mod queries;
 mod recompute;
 mod report;
 mod schedule;
+mod workflow;

@@ -66,7 +66,7 @@ async fn republishing_a_month_through_publish_month_is_byte_identical() {
     ] {
         assert!(paths.contains(&kind), "{kind} not published: {paths:?}");
     }
-    assert_eq!(first.len(), 2 * 15 + 1, "two signed bundles of 15 files and the index: {paths:?}");
+    assert_eq!(first.len(), 2 * 16 + 1, "two signed bundles of 16 files and the index: {paths:?}");
 
     // The same months with the same as_of to another root: every file the same, index included.
     let mut cfg_b = cfg.clone();
@@ -309,6 +309,6 @@ async fn on_a_local_root_a_failed_index_write_leaves_the_complete_bundle_in_plac
     std::fs::write(&allowed, test_signer().allowed_signers_line(SIGNER)).unwrap();
     let report = verify(&month, Some(&allowed)).await.unwrap();
     assert!(report.ok(), "{report}");
-    assert_eq!(tree(&root.join("2026-10")).len(), 15);
+    assert_eq!(tree(&root.join("2026-10")).len(), 16);
     assert!(tree(&root).iter().all(|(p, _)| p.starts_with("2026-10/")), "no staging leftover");
 }

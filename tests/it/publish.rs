@@ -511,6 +511,7 @@ pub fn fixture(hostile: bool) -> BundleInput {
             sql_sha256: hex::encode(Sha256::digest(VIEW_SQL.as_bytes())),
         }],
         trend,
+        dictionary: Default::default(),
     }
 }
 
@@ -533,6 +534,7 @@ const EXPECTED_FILES: &[&str] = &[
     "data/insurance_crosscheck.parquet",
     "data/supervision_map.csv",
     "data/supervision_map.parquet",
+    "dictionary.csv",
     "manifest.json",
     "report.html",
     "report.xlsx",
@@ -728,10 +730,10 @@ async fn verify_passes_on_an_intact_bundle() {
     let sig = report.checks.iter().find(|c| c.file == "SHA256SUMS.sig").unwrap();
     assert_eq!(sig.status, Status::Passed);
     assert!(sig.detail.contains(PRINCIPAL), "{}", sig.detail);
-    // 13 checksum lines + 12 manifest outputs + 1 signature.
+    // 14 checksum lines + 13 manifest outputs + 1 signature.
     assert_eq!(
         report.checks.iter().filter(|c| c.status == Status::Passed).count(),
-        13 + 12 + 1,
+        14 + 13 + 1,
         "{report}"
     );
 

@@ -31,7 +31,10 @@ fn october() -> Result<ReportParams, Box<dyn Error>> {
 
 // ---------------------------------------------------------------- fixtures
 
-const CASES: &[&str] = &[
+/// The cases shipped with the project. Every folder of `tests/queries/` runs
+/// (as in `wasnaker test`), so adding a case needs no Rust; this list only
+/// guards against losing one.
+const SHIPPED_CASES: &[&str] = &[
     "age_buckets",
     "data_quality",
     "empty_lake",
@@ -44,45 +47,70 @@ const CASES: &[&str] = &[
     "supervision",
 ];
 
-async fn check_case(case: &str) -> TestResult {
+#[tokio::test]
+async fn every_query_test_folder_passes() -> TestResult {
     let queries = QuerySet::load_dir(&root().join("queries"))?;
     let update = std::env::var_os("WASNAKER_UPDATE_FIXTURES").is_some_and(|v| v == "1");
-    let report = fixture::run_case(&queries, &root().join("tests/queries").join(case), update).await?;
-    assert!(!report.tables.is_empty(), "{case}: no table checked");
-    assert!(report.passed(), "\n{}", report.render());
+    let suite = fixture::run_suite(&queries, &root().join("tests/queries"), update, &[]).await?;
+    let names: Vec<&str> = suite.cases.iter().map(|(n, _)| n.as_str()).collect();
+    for shipped in SHIPPED_CASES {
+        assert!(names.contains(shipped), "case {shipped} is gone: {names:?}");
+    }
+    for (case, result) in &suite.cases {
+        if let Ok(report) = result {
+            assert!(!report.tables.is_empty(), "{case}: no table checked");
+        }
+    }
+    assert!(suite.passed(), "\n{}", suite.render());
     Ok(())
 }
 
-macro_rules! fixture_case {
-    ($name:ident) => {
-        #[tokio::test]
-        async fn $name() -> TestResult {
-            check_case(stringify!($name)).await
-        }
-    };
-}
-
-mod fixture_cases {
-    use super::*;
-    fixture_case!(age_buckets);
-    fixture_case!(data_quality);
-    fixture_case!(empty_lake);
-    fixture_case!(insurance_crosscheck);
-    fixture_case!(medians_rounding);
-    fixture_case!(month_boundaries);
-    fixture_case!(sla_cohort);
-    fixture_case!(sla_days_override);
-    fixture_case!(status_rules);
-    fixture_case!(supervision);
-}
-
-#[test]
-fn every_fixture_folder_has_a_test() -> TestResult {
-    let found: Vec<String> = fixture::list_cases(&root().join("tests/queries"))?
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
-    assert_eq!(found, CASES);
+#[tokio::test]
+async fn a_suite_reports_each_case_and_runs_the_others_after_a_broken_one() -> TestResult {
+    let root_dir = tempfile::tempdir()?;
+    let good = root_dir.path().join("good");
+    std::fs::create_dir_all(good.join("expected"))?;
+    std::fs::write(good.join("params.toml"), "month = \"2026-10\"\nas_of = \"2026-11-02\"\n")?;
+    std::fs::copy(
+        root().join("tests/queries/empty_lake/expected/followup_by_violation.csv"),
+        good.join("expected/followup_by_violation.csv"),
+    )?;
+    // The expectation is of 2026-02; with month 2026-10 the period differs.
+    // A case without any expected file cannot run.
+    let broken = root_dir.path().join("broken");
+    std::fs::create_dir_all(&broken)?;
+    std::fs::write(broken.join("params.toml"), "month = \"2026-10\"\nas_of = \"2026-11-02\"\n")?;
+    let queries = QuerySet::load_dir(&root().join("queries"))?;
+    let suite = fixture::run_suite(&queries, root_dir.path(), false, &[]).await?;
+    assert!(!suite.passed());
+    let rendered = suite.render();
+    assert!(
+        rendered.starts_with(&format!(
+            "broken: ERROR: {}: no expected/<table>.csv: a case must check at least one table\n",
+            broken.join("expected").display()
+        )),
+        "{rendered}"
+    );
+    assert!(rendered.contains("good/followup_by_violation: MISMATCH\n"), "{rendered}");
+    assert!(rendered.contains("period (expected `2026-02`, actual `2026-10`)"), "{rendered}");
+    assert!(
+        rendered.ends_with("FAILED: 2 case(s), 1 table(s) checked: 0 passed, 1 failed, 0 updated; 1 case(s) could not run\n"),
+        "{rendered}"
+    );
+    // Only one case, by name; an unknown name is refused with the known ones.
+    let one = fixture::run_suite(&queries, root_dir.path(), false, &["good".to_string()]).await?;
+    assert_eq!(one.cases.len(), 1);
+    let error = fixture::run_suite(&queries, root_dir.path(), false, &["god".to_string()])
+        .await
+        .err()
+        .ok_or("expected an error")?;
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: no such case (a folder with a params.toml); the cases are broken, good; did you mean `good`?",
+            root_dir.path().join("god").display()
+        )
+    );
     Ok(())
 }
 
@@ -274,7 +302,7 @@ fn an_unknown_header_key_is_refused() -> TestResult {
     let text = b"-- table: a\n-- kind: report\n-- titel_en: Title\nSELECT 1 AS x\n".to_vec();
     assert_eq!(
         load_error(vec![("a", text)])?,
-        "queries/a.sql:3: unknown header key `titel_en`; expected one of table, kind, title_id, title_en, params, description"
+        "queries/a.sql:3: unknown header key `titel_en`; expected one of table, kind, title_id, title_en, params, description, or `column <name>`"
     );
     Ok(())
 }
@@ -347,11 +375,44 @@ fn a_description_continues_on_indented_lines() -> TestResult {
 }
 
 #[test]
+fn column_lines_document_output_columns() -> TestResult {
+    let text = b"-- table: a\n-- kind: report\n-- title_id: J\n-- title_en: T\n-- params:\n-- description: D.\n-- column x: the first\n--   line and more\n-- column y: why\nSELECT 1 AS x, 2 AS y\n".to_vec();
+    let set = load(vec![("a", text)])?;
+    let docs: Vec<(String, usize, String)> = set
+        .get("a")
+        .ok_or("a")?
+        .columns
+        .iter()
+        .map(|d| (d.name.clone(), d.line, d.meaning.clone()))
+        .collect();
+    assert_eq!(
+        docs,
+        vec![
+            ("x".to_string(), 7, "the first line and more".to_string()),
+            ("y".to_string(), 9, "why".to_string())
+        ]
+    );
+    let twice = b"-- table: a\n-- kind: view\n-- column x: one\n-- column x: two\nSELECT 1 AS x\n".to_vec();
+    assert_eq!(
+        load_error(vec![("a", twice)])?,
+        "queries/a.sql:4: header key `column x` is given twice (first on line 3)"
+    );
+    let empty =
+        b"-- table: a\n-- kind: view\n-- title_id: J\n-- title_en: T\n-- params:\n-- description: D.\n-- column x:\nSELECT 1 AS x\n"
+            .to_vec();
+    assert_eq!(
+        load_error(vec![("a", empty)])?,
+        "queries/a.sql:7: `-- column x:` is empty: say what the column holds"
+    );
+    Ok(())
+}
+
+#[test]
 fn an_undeclared_parameter_is_refused() -> TestResult {
     let text = query("a", "report", "$period", "SELECT $period AS p,\n  $month_end AS e");
     assert_eq!(
         load_error(vec![("a", text)])?,
-        "queries/a.sql:8: the SQL uses `$month_end`, which the header's `-- params:` line (line 5) does not declare"
+        "queries/a.sql:8:3: the SQL uses `$month_end`, which the header's `-- params:` line (line 5) does not declare"
     );
     Ok(())
 }
@@ -361,7 +422,7 @@ fn an_unused_declared_parameter_is_refused() -> TestResult {
     let text = query("a", "report", "$period, $as_of", "SELECT $period AS p");
     assert_eq!(
         load_error(vec![("a", text)])?,
-        "queries/a.sql:5: the header declares `$as_of`, which the SQL does not use; remove it from `-- params:`"
+        "queries/a.sql:5:21: the header declares `$as_of`, which the SQL does not use; remove it from `-- params:`"
     );
     Ok(())
 }
@@ -406,7 +467,7 @@ fn an_unknown_table_names_file_and_line() -> TestResult {
     );
     assert_eq!(
         load_error(vec![("a", text)])?,
-        "queries/a.sql:9: unknown table `complaint_event`: it is not a lake view (see docs/lake-views.md) and no query file declares it"
+        "queries/a.sql:9:6: unknown table `complaint_event`: it is not a lake view (see docs/lake-views.md) and no query file declares it; did you mean `complaint_events`?"
     );
     Ok(())
 }
@@ -497,7 +558,7 @@ async fn a_parameter_the_run_does_not_provide_is_named() -> TestResult {
     let error = set.run(&ctx, &october()?).await.err().ok_or("expected an error")?;
     assert_eq!(
         error.to_string(),
-        "queries/a.sql:8: parameter `$region` is not provided; the provided parameters are $as_of, $cohort_end, $cohort_start, $companies_per_inspector_year, $month_end, $month_first_day, $month_last_day, $month_start, $period, $sla_days, $window_12m_start, $workers_per_inspector"
+        "queries/a.sql:8:7: parameter `$region` is not provided; the provided parameters are $as_of, $cohort_end, $cohort_start, $companies_per_inspector_year, $month_end, $month_first_day, $month_last_day, $month_start, $period, $sla_days, $window_12m_start, $workers_per_inspector"
     );
     Ok(())
 }

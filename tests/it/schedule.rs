@@ -714,3 +714,30 @@ fn a_run_over_its_timeout_is_killed_and_failed_and_a_stop_past_the_grace_abandon
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test]
+async fn check_names_a_bad_schedule_file_and_passes_without_a_schedules_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    let cfg = dir.path().join("wasnaker.toml");
+    std::fs::write(&cfg, format!("[report]\nqueries_dir = {:?}\n", queries.to_string_lossy())).unwrap();
+    let report = wasnaker::check::check(&cfg, true).await;
+    assert!(
+        report.problems().next().is_none() && report.sections.len() == 2,
+        "{}",
+        report.render()
+    );
+    std::fs::create_dir_all(dir.path().join("schedules")).unwrap();
+    std::fs::write(
+        dir.path().join("schedules/nightly.toml"),
+        "job = \"ingest\"\ncron = \"30 2 * * 8\"\n",
+    )
+    .unwrap();
+    let report = wasnaker::check::check(&cfg, true).await;
+    let problems: Vec<String> = report.problems().map(|p| p.text.clone()).collect();
+    assert_eq!(problems.len(), 1, "{}", report.render());
+    assert!(
+        problems[0].contains("schedules/nightly.toml: cron = \"30 2 * * 8\""),
+        "{problems:?}"
+    );
+}

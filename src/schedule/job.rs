@@ -145,7 +145,19 @@ async fn run_verify(cfg: &Config) -> anyhow::Result<AttemptResult> {
         });
     };
     let bundle = Location::parse(&format!("{}/{latest}", cfg.publish.trim_end_matches('/')))?;
-    let report = crate::verify::verify(&bundle, None).await?;
+    // With a signing key configured, the signature must be by that key (its
+    // public half as the only allowed signer), not merely by the key the
+    // bundle names: a re-signed, tampered bundle must fail.
+    let trusted = match &cfg.signing_key {
+        Some(path) => {
+            let signer = crate::publish::Signer::from_openssh_file(path)?;
+            let mut file = tempfile::NamedTempFile::new()?;
+            std::io::Write::write_all(&mut file, signer.allowed_signers_line("wasnaker-publisher").as_bytes())?;
+            Some(file)
+        }
+        None => None,
+    };
+    let report = crate::verify::verify(&bundle, trusted.as_ref().map(|f| f.path())).await?;
     let problems: Vec<String> = report.problems().map(|c| format!("{} {}: {}", c.kind, c.file, c.detail)).collect();
     Ok(AttemptResult {
         outcome: if problems.is_empty() { Outcome::Ok } else { Outcome::Failed },

@@ -305,3 +305,29 @@ async fn recompute_names_a_night_re_delivered_after_publication() {
         "{report}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduled_verify_job_trusts_only_the_configured_signing_key() {
+    use wasnaker::schedule::history::Outcome;
+    let (f, config, _bundle) = published_october().await;
+    let mut cfg = wasnaker::config::Config::load(&config).unwrap();
+    let weekly = wasnaker::schedule::Schedule::from_toml(
+        "job = \"verify\"\ncron = \"0 7 * * 1\"\n",
+        Path::new("schedules/weekly-verify.toml"),
+    )
+    .unwrap();
+    let slot = "2026-11-30T00:00:00Z".parse().unwrap();
+    let clock = FixedClock(slot);
+    let ok = wasnaker::schedule::job::execute(&cfg, &weekly, slot, &clock).await;
+    assert_eq!(ok.outcome, Outcome::Ok, "{ok:?}");
+    assert!(ok.detail.unwrap().contains("bundle 2026-10"));
+    // Signed by a key other than the operator's: the job fails, naming the signature.
+    let other = f.dir.path().join("other_ed25519");
+    wasnaker::publish::Signer::generate_demo([9; 32], "someone-else")
+        .write_private_openssh(&other)
+        .unwrap();
+    cfg.signing_key = Some(other);
+    let bad = wasnaker::schedule::job::execute(&cfg, &weekly, slot, &clock).await;
+    assert_eq!(bad.outcome, Outcome::Failed, "{bad:?}");
+    assert!(bad.error.unwrap().contains("signature"));
+}

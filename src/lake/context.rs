@@ -276,7 +276,10 @@ async fn create_views(ctx: &SessionContext, table: &Table) -> Result<(), ViewErr
     let sqls: Vec<String> = match table.kind {
         Kind::Incremental => vec![
             format!("CREATE VIEW {name}_history AS SELECT {list}, {EXTRACT_DATE} FROM lake_{name}"),
-            format!("CREATE VIEW {name} AS SELECT {list}, {EXTRACT_DATE} FROM {}", latest_rows(table, "")),
+            format!(
+                "CREATE VIEW {name} AS SELECT {list}, {EXTRACT_DATE} FROM {}",
+                latest_rows(table, "")
+            ),
         ],
         Kind::Snapshot => {
             let latest = latest_rows(table, &format!(" WHERE {OP} = 'U'"));

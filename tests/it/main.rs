@@ -1,6 +1,7 @@
 //! The integration tests: one binary (link once), one module per area.
 
 mod cli;
+mod cloud;
 mod common;
 mod demo;
 mod ingest;
@@ -10,4 +11,6 @@ mod publish;
 mod queries;
 mod recompute;
 mod report;
+mod s3;
 mod schedule;
+mod storage;

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::storage::{AzureOptions, GcsOptions, RetryOptions, S3Options, StorageOptions};
+
 /// Default config file name, looked up in the current directory.
 pub const DEFAULT_FILE: &str = "wasnaker.toml";
 
@@ -38,6 +40,46 @@ struct RawConfig {
     report: Option<RawReport>,
     signing: Option<RawSigning>,
     scheduler: Option<RawScheduler>,
+    storage: Option<RawStorage>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    max_retries: Option<i64>,
+    retry_timeout: Option<String>,
+    request_timeout: Option<String>,
+    connect_timeout: Option<String>,
+    s3: Option<RawS3>,
+    gcs: Option<RawGcs>,
+    azure: Option<RawAzure>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawS3 {
+    endpoint: Option<String>,
+    region: Option<String>,
+    allow_http: Option<bool>,
+    virtual_hosted_style: Option<bool>,
+    access_key_id_env: Option<String>,
+    secret_access_key_env: Option<String>,
+    session_token_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGcs {
+    service_account_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAzure {
+    account: Option<String>,
+    access_key_env: Option<String>,
+    endpoint: Option<String>,
+    allow_http: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +183,8 @@ pub struct Config {
     /// OpenSSH ed25519 private key used to sign bundles.
     pub signing_key: Option<PathBuf>,
     pub scheduler: SchedulerSettings,
+    /// How to reach object stores (endpoints, names of credential variables, retries).
+    pub storage: StorageOptions,
 }
 
 impl Config {
@@ -185,6 +229,9 @@ impl Config {
         if landing == lake || lake == publish || landing == publish {
             problems.push("locations.landing, locations.lake and locations.publish must be three different places".into());
         }
+        for (key, value, writable) in [("landing", &landing, false), ("lake", &lake, true), ("publish", &publish, true)] {
+            check_location_url(key, value, writable, &mut problems);
+        }
 
         let pseudonym_key = match raw.pseudonymisation {
             Some(RawPseudonymisation {
@@ -202,11 +249,7 @@ impl Config {
                 key_file: None,
                 key_env: Some(v),
             }) => {
-                if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    problems.push(format!(
-                        "pseudonymisation.key_env = {v:?} is not an environment variable name (letters, digits, _)"
-                    ));
-                }
+                check_env_name("pseudonymisation.key_env", &v, &mut problems);
                 KeySource::Env(v)
             }
             _ => KeySource::Env("WASNAKER_PSEUDONYM_KEY".into()),
@@ -267,6 +310,8 @@ impl Config {
             shutdown_grace,
         };
 
+        let storage = storage_options(raw.storage.unwrap_or_default(), &base, &mut problems);
+
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -284,7 +329,122 @@ impl Config {
             report,
             signing_key: raw.signing.and_then(|s| s.key_file).map(|k| base.join(k)),
             scheduler,
+            storage,
         })
+    }
+}
+
+/// An environment variable name a key gives.
+fn check_env_name(key: &str, v: &str, problems: &mut Vec<String>) {
+    if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        problems.push(format!("{key} = {v:?} is not an environment variable name (letters, digits, _)"));
+    }
+}
+
+/// A location URL: no password in it; http(s) only where nothing is written.
+fn check_location_url(key: &str, value: &str, writable: bool, problems: &mut Vec<String>) {
+    if !has_scheme(value) {
+        return;
+    }
+    let Ok(url) = url::Url::parse(value) else {
+        problems.push(format!("locations.{key} = {value:?} is not a valid URL"));
+        return;
+    };
+    if url.password().is_some() {
+        problems.push(format!(
+            "locations.{key}: the URL holds a password; give credentials in the environment ([storage] names the variables)"
+        ));
+    }
+    let http = matches!(
+        object_store::ObjectStoreScheme::parse(&url),
+        Ok((object_store::ObjectStoreScheme::Http, _))
+    );
+    if writable && http {
+        problems.push(format!(
+            "locations.{key} = {value:?}: http(s) locations are read-only; the {key} needs s3://, gs://, az:// or a folder"
+        ));
+    }
+}
+
+/// `[storage]`, validated: endpoints, credential variable names, retries.
+fn storage_options(raw: RawStorage, base: &Path, problems: &mut Vec<String>) -> StorageOptions {
+    let defaults = RetryOptions::default();
+    let mut duration = |v: Option<String>, key: &str, default: std::time::Duration| match v {
+        None => default,
+        Some(text) => crate::schedule::parse_duration(&text).unwrap_or_else(|e| {
+            problems.push(format!("storage.{key} = {text:?}: {e}"));
+            default
+        }),
+    };
+    let retry = RetryOptions {
+        max_retries: defaults.max_retries,
+        retry_timeout: duration(raw.retry_timeout, "retry_timeout", defaults.retry_timeout),
+        request_timeout: duration(raw.request_timeout, "request_timeout", defaults.request_timeout),
+        connect_timeout: duration(raw.connect_timeout, "connect_timeout", defaults.connect_timeout),
+    };
+    let max_retries = match raw.max_retries {
+        None => defaults.max_retries,
+        Some(n) if (0..=100).contains(&n) => n as usize,
+        Some(n) => {
+            problems.push(format!("storage.max_retries = {n}: expected 0 to 100 (default 10)"));
+            defaults.max_retries
+        }
+    };
+    let retry = RetryOptions { max_retries, ..retry };
+    let endpoint = |key: &str, v: &Option<String>, allow_http: bool, problems: &mut Vec<String>| {
+        let Some(e) = v else { return };
+        match url::Url::parse(e) {
+            Ok(u) if u.scheme() == "https" => {}
+            Ok(u) if u.scheme() == "http" && allow_http => {}
+            Ok(u) if u.scheme() == "http" => problems.push(format!(
+                "{key}.endpoint = {e:?} is plain http: set {key}.allow_http = true to allow it (test servers only)"
+            )),
+            _ => problems.push(format!(
+                "{key}.endpoint = {e:?}: expected an http(s) URL such as https://s3.example.go.id"
+            )),
+        }
+    };
+    let s3 = raw.s3.unwrap_or_default();
+    let s3_allow_http = s3.allow_http.unwrap_or(false);
+    endpoint("storage.s3", &s3.endpoint, s3_allow_http, problems);
+    for (key, v) in [
+        ("storage.s3.access_key_id_env", &s3.access_key_id_env),
+        ("storage.s3.secret_access_key_env", &s3.secret_access_key_env),
+        ("storage.s3.session_token_env", &s3.session_token_env),
+    ] {
+        if let Some(v) = v {
+            check_env_name(key, v, problems);
+        }
+    }
+    if s3.access_key_id_env.is_some() != s3.secret_access_key_env.is_some() {
+        problems.push("storage.s3: set access_key_id_env and secret_access_key_env together (or neither, for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)".into());
+    }
+    let az = raw.azure.unwrap_or_default();
+    let az_allow_http = az.allow_http.unwrap_or(false);
+    endpoint("storage.azure", &az.endpoint, az_allow_http, problems);
+    if let Some(v) = &az.access_key_env {
+        check_env_name("storage.azure.access_key_env", v, problems);
+    }
+    StorageOptions {
+        s3: S3Options {
+            endpoint: s3.endpoint,
+            region: s3.region,
+            allow_http: s3_allow_http,
+            virtual_hosted_style: s3.virtual_hosted_style.unwrap_or(false),
+            access_key_id_env: s3.access_key_id_env,
+            secret_access_key_env: s3.secret_access_key_env,
+            session_token_env: s3.session_token_env,
+        },
+        gcs: GcsOptions {
+            service_account_file: raw.gcs.and_then(|g| g.service_account_file).map(|f| base.join(f)),
+        },
+        azure: AzureOptions {
+            account: az.account,
+            access_key_env: az.access_key_env,
+            endpoint: az.endpoint,
+            allow_http: az_allow_http,
+        },
+        retry,
     }
 }
 
@@ -331,6 +491,47 @@ mod tests {
             ConfigError::Invalid { problems, .. } => assert_eq!(problems.len(), 3, "{problems:?}"),
             other => panic!("expected Invalid, got {other}"),
         }
+    }
+
+    #[test]
+    fn storage_section_is_validated_with_every_problem() {
+        let text = "[locations]\nlake = \"https://example.org/lake\"\npublish = \"s3://b/p\"\nlanding = \"https://u:pw@example.org/l\"\n\
+                    [storage]\nmax_retries = -1\nretry_timeout = \"soon\"\n\
+                    [storage.s3]\nendpoint = \"http://127.0.0.1:9000\"\naccess_key_id_env = \"MY KEY\"\n";
+        let err = Config::from_toml(text, Path::new("w.toml")).unwrap_err();
+        let ConfigError::Invalid { problems, .. } = err else {
+            panic!("expected Invalid")
+        };
+        let all = problems.join("\n");
+        for expected in [
+            "locations.lake = \"https://example.org/lake\": http(s) locations are read-only",
+            "locations.landing: the URL holds a password",
+            "storage.max_retries = -1",
+            "storage.retry_timeout = \"soon\"",
+            "storage.s3.endpoint = \"http://127.0.0.1:9000\" is plain http: set storage.s3.allow_http = true",
+            "storage.s3.access_key_id_env = \"MY KEY\" is not an environment variable name",
+            "storage.s3: set access_key_id_env and secret_access_key_env together",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+        assert_eq!(problems.len(), 7, "{all}");
+    }
+
+    #[test]
+    fn storage_settings_hold_variable_names_never_secrets() {
+        let text = "[locations]\nlake = \"s3://lake-bucket/lake\"\npublish = \"s3://pub-bucket/\"\n\
+                    [storage]\nmax_retries = 3\nretry_timeout = \"30s\"\n\
+                    [storage.s3]\nendpoint = \"https://s3.example.go.id\"\nregion = \"id-jkt-1\"\nvirtual_hosted_style = true\n\
+                    access_key_id_env = \"WASNAKER_S3_KEY_ID\"\nsecret_access_key_env = \"WASNAKER_S3_SECRET\"\n";
+        let c = Config::from_toml(text, Path::new("/srv/w.toml")).unwrap();
+        assert_eq!(c.storage.retry.max_retries, 3);
+        assert_eq!(c.storage.retry.retry_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(c.storage.s3.endpoint.as_deref(), Some("https://s3.example.go.id"));
+        assert!(c.storage.s3.virtual_hosted_style && !c.storage.s3.allow_http);
+        assert_eq!(c.storage.s3.secret_access_key_env.as_deref(), Some("WASNAKER_S3_SECRET"));
+        let d = Config::from_toml("", Path::new("/srv/w.toml")).unwrap();
+        assert_eq!(d.storage, crate::storage::StorageOptions::default());
+        assert_eq!(d.storage.retry.max_retries, 10);
     }
 
     #[test]

@@ -21,6 +21,21 @@ pub mod schedule;
 pub mod storage;
 pub mod verify;
 
+/// An error and its causes, each once, joined by `: ` (what the binary and
+/// the run history print). Many messages already include their cause's
+/// text, which `{:#}` would print a second time.
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
 /// glibc keeps freed buffers of every thread's arena instead of reusing them,
 /// so a long ingest's RSS grows far beyond what it holds. Fewer arenas and
 /// returning large blocks to the system keep RSS near the live size.

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     match wasnaker::cli::main() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", wasnaker::error_chain(&err));
             ExitCode::from(1)
         }
     }

@@ -130,7 +130,7 @@ pub fn settings(cfg: &Config) -> ReportSettings {
 
 /// Compute a month's report tables from the lake.
 pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> Result<MonthlyReport, MonthlyError> {
-    let lake = Location::parse(&cfg.lake)?;
+    let lake = Location::open(&cfg.lake, &cfg.storage)?;
     let ledger = Ledger::load(&lake).await?;
     let queries = QuerySet::load_dir(&cfg.report.queries_dir)?;
     let month = req.month.unwrap_or_else(|| default_month(clock));
@@ -353,7 +353,7 @@ pub async fn publish_month(
     clock: &dyn Clock,
     req: &MonthlyRequest,
 ) -> Result<(MonthlyReport, crate::publish::Bundle), PublishMonthError> {
-    let root = Location::parse(&cfg.publish)?;
+    let root = Location::open(&cfg.publish, &cfg.storage)?;
     publish_month_to(cfg, clock, req, &root).await
 }
 

@@ -32,7 +32,7 @@ pub struct Args {
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let lake = Location::parse(&cfg.lake)?;
+    let lake = Location::open(&cfg.lake, &cfg.storage)?;
     let ledger = Ledger::load(&lake).await?;
     let opts = ViewOptions {
         month: args.month,

@@ -17,11 +17,20 @@ pub struct Args {
 }
 
 pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
-    let loc = crate::storage::Location::parse(&args.bundle)?;
+    // The config is needed for --recompute; for a bundle in an object store
+    // its [storage] (endpoint, credential variables) is used when there is
+    // one, else the cloud's standard environment variables; a folder needs none.
+    let remote = crate::config::has_scheme(&args.bundle) && !args.bundle.starts_with("file:");
+    let cfg = if args.recompute || config.is_some() || (remote && Path::new(crate::config::DEFAULT_FILE).exists()) {
+        Some(super::load_config(config)?)
+    } else {
+        None
+    };
+    let storage = cfg.as_ref().map(|c| c.storage.clone()).unwrap_or_default();
+    let loc = crate::storage::Location::open(&args.bundle, &storage)?;
     let mut report = crate::verify::verify(&loc, args.allowed_signers.as_deref()).await?;
-    if args.recompute {
-        let cfg = super::load_config(config)?;
-        let lake = crate::storage::Location::parse(&cfg.lake)?;
+    if let (true, Some(cfg)) = (args.recompute, &cfg) {
+        let lake = crate::storage::Location::open(&cfg.lake, &cfg.storage)?;
         crate::verify::recompute(&mut report, &loc, &lake).await?;
     }
     println!("{report}");

@@ -131,8 +131,8 @@ pub async fn run(out: &Path, opts: &DemoOptions, progress: &dyn Progress) -> Res
     // The run happens the morning after the last night (02:30 WIB + 1 day).
     let now = jakarta_midnight(summary.last_night + Duration::days(1)) + Duration::hours(26);
     let clock = FixedClock(Utc.from_utc_datetime(&now.naive_utc()));
-    let lake = crate::storage::Location::parse(&config.lake).map_err(ingest::IngestError::from)?;
-    let landing_loc = crate::storage::Location::parse(&config.landing).map_err(ingest::IngestError::from)?;
+    let lake = crate::storage::Location::open(&config.lake, &config.storage).map_err(ingest::IngestError::from)?;
+    let landing_loc = crate::storage::Location::open(&config.landing, &config.storage).map_err(ingest::IngestError::from)?;
     let pseudo = Arc::new(Pseudonymiser::from_source(&config.pseudonym_key).map_err(ingest::IngestError::from)?);
     let work = out.join("work");
     std::fs::create_dir_all(&work).map_err(io(&work))?;

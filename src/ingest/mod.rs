@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
+use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
@@ -54,6 +55,11 @@ pub enum IngestError {
     #[error("ingest worker stopped unexpectedly: {0}")]
     Worker(String),
 }
+
+/// `_DONE` files read at the same time while planning.
+const DONE_READS: usize = 16;
+/// Lake files of a night uploaded at the same time.
+const UPLOADS: usize = 4;
 
 /// Which nights to consider and whether to write.
 #[derive(Debug, Clone, Default)]
@@ -183,8 +189,15 @@ pub async fn plan(
             }
         }
         let mut complete: BTreeSet<NaiveDate> = BTreeSet::new();
-        for night in folders.iter().copied().filter(|d| opts.admits(*d)) {
-            let done = landing.get_opt(&format!("{system}/{night}/_DONE")).await?;
+        // Every run reads every night's `_DONE` (a re-delivery changes it):
+        // concurrently, so a landing of years of nights on S3 stays quick.
+        let nights: Vec<NaiveDate> = folders.iter().copied().filter(|d| opts.admits(*d)).collect();
+        let dones: Vec<Option<bytes::Bytes>> = futures::stream::iter(nights.iter())
+            .map(|night| async move { landing.get_opt(&format!("{system}/{night}/_DONE")).await })
+            .buffered(DONE_READS)
+            .try_collect()
+            .await?;
+        for (night, done) in nights.into_iter().zip(dones) {
             let action = match &done {
                 None => Action::Waiting,
                 Some(bytes) => {
@@ -240,8 +253,8 @@ pub async fn plan(
 
 /// Run the nightly ingest with the config's locations.
 pub async fn run(cfg: &Config, clock: &dyn Clock, opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestReport, IngestError> {
-    let landing = Location::parse(&cfg.landing)?;
-    let lake = Location::parse(&cfg.lake)?;
+    let landing = Location::open(&cfg.landing, &cfg.storage)?;
+    let lake = Location::open(&cfg.lake, &cfg.storage)?;
     let work_dir = cfg.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&work_dir).map_err(|source| IngestError::Scratch {
         path: work_dir.clone(),
@@ -402,14 +415,19 @@ async fn ingest_night(
         return commit_rejection(lake, ledger, rejected(entry, r)).await;
     }
     // 3. Contract files present; anything else is ignored with a warning.
-    let listed = landing.list_files(&dir).await?;
-    let subdirs = landing.list_dirs(&dir).await?;
+    // One listing of the folder gives names, sizes and versions.
+    let listing = match landing.list_dir(&dir).await {
+        Ok(l) => l,
+        // Like a failed read: nothing is recorded, the next run tries again.
+        Err(e) => return Ok(NightOutcome::Failed(e.to_string())),
+    };
     let contract_files: Vec<&str> = system.tables().map(|t| t.file).collect();
-    entry.ignored_files = listed
+    entry.ignored_files = listing
+        .files
         .iter()
         .map(|(n, _)| n.as_str())
         .filter(|n| *n != "_DONE" && !contract_files.contains(n))
-        .chain(subdirs.iter().map(String::as_str))
+        .chain(listing.dirs.iter().map(String::as_str))
         .map(|n| file::truncate(n, 80))
         .collect();
     for f in &entry.ignored_files {
@@ -417,8 +435,8 @@ async fn ingest_night(
     }
     let mut metas = Vec::new();
     for t in system.tables() {
-        match landing.head_opt(&format!("{dir}/{}", t.file)).await? {
-            Some(m) => metas.push((t, m)),
+        match listing.files.iter().find(|(n, _)| n == t.file) {
+            Some((_, m)) => metas.push((t, m.clone())),
             None => {
                 let r = Rejection {
                     file: Some(t.file.into()),
@@ -512,26 +530,33 @@ async fn ingest_night(
     }) {
         return commit_rejection(lake, ledger, rejected(entry, r)).await;
     }
-    // 7. Upload, then commit the ledger entry last.
+    // 7. Upload (a few files at a time), then commit the ledger entry last.
+    let uploads: Vec<(&std::path::Path, String)> = outputs
+        .iter()
+        .filter_map(|(t, r)| r.as_ref().ok().map(|out| (t, out)))
+        .flat_map(|(t, out)| {
+            let data = out
+                .data
+                .as_ref()
+                .map(|tmp| (tmp.path(), lake::data_path(t.name, night, version, &done_sha256)));
+            let quarantine = (out.quarantine.as_ref()).map(|tmp| (tmp.path(), lake::quarantine_path(t.name, night, version, &done_sha256)));
+            data.into_iter().chain(quarantine)
+        })
+        .collect();
+    futures::stream::iter(uploads.iter())
+        .map(|(tmp, rel)| lake.upload_file(tmp, rel))
+        .buffer_unordered(UPLOADS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    drop(uploads);
     let mut new_states = Vec::new();
     for (t, r) in outputs {
         let Ok(out) = r else { continue };
-        let data = match &out.data {
-            Some(tmp) => {
-                let rel = lake::data_path(t.name, night, version, &done_sha256);
-                lake.upload_file(tmp.path(), &rel).await?;
-                Some(rel)
-            }
-            None => None,
-        };
-        let quarantine = match &out.quarantine {
-            Some(tmp) => {
-                let rel = lake::quarantine_path(t.name, night, version, &done_sha256);
-                lake.upload_file(tmp.path(), &rel).await?;
-                Some(rel)
-            }
-            None => None,
-        };
+        let data = out.data.as_ref().map(|_| lake::data_path(t.name, night, version, &done_sha256));
+        let quarantine = out
+            .quarantine
+            .as_ref()
+            .map(|_| lake::quarantine_path(t.name, night, version, &done_sha256));
         for w in &out.warnings {
             warn!(warning = %w, "accepted with a warning");
         }

@@ -1,7 +1,8 @@
 //! The DataFusion context and the tables a query sees (`docs/lake-views.md`).
 //!
 //! [`session`] is the one place that creates a DataFusion context, so the
-//! engine can later be swapped for a cluster. [`open`] registers the lake's
+//! engine can later be swapped for a cluster; it registers the lake's object
+//! store, so the views read Parquet from S3 as from a folder. [`open`] registers the lake's
 //! files as tables that already apply the rules of `report.md`: extracts up
 //! to `as_of`, each night's latest ingested delivery only, latest extract
 //! wins per key for incremental tables, snapshots as of the report month
@@ -94,16 +95,22 @@ pub struct LakeViews {
     pub extracts: Vec<ExtractUse>,
 }
 
-/// The one constructor of a DataFusion context. It keeps the SQL's source
-/// positions, so a planning error names the line and column of its query
-/// file (`wasnaker check`).
-pub fn session() -> SessionContext {
+/// The one constructor of a DataFusion context. The lake's object store (S3,
+/// GCS, Azure, memory) is registered under its URL (`s3://bucket`), so the
+/// tables' Parquet files are read from it with ranged GETs; local folders
+/// need no registration. It keeps the SQL's source positions, so a
+/// planning error names the line and column of its query file (`wasnaker check`).
+pub fn session(lake: Option<&Location>) -> SessionContext {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
         .set_str("datafusion.sql_parser.dialect", "PostgreSQL")
         .set_bool("datafusion.sql_parser.collect_spans", true);
-    SessionContext::new_with_config(config)
+    let ctx = SessionContext::new_with_config(config);
+    if let Some(lake) = lake.filter(|l| l.local_root().is_none()) {
+        ctx.register_object_store(&lake.store_url(), lake.store());
+    }
+    ctx
 }
 
 fn df_err(table: &str) -> impl FnOnce(DataFusionError) -> ViewError + '_ {
@@ -119,7 +126,7 @@ pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Resul
         Some(d) => d,
         None => return Err(ViewError::EmptyLake),
     };
-    let ctx = session();
+    let ctx = session(Some(lake));
     let mut views = LakeViews {
         ctx,
         as_of,

@@ -64,18 +64,13 @@ pub enum LakeError {
         #[source]
         source: parquet::errors::ParquetError,
     },
-    #[error("lake file {path} is unreadable: {source}")]
-    Arrow {
-        path: String,
-        #[source]
-        source: arrow::error::ArrowError,
-    },
     #[error("lake file {path} lacks column {column}: the lake was written by another version")]
     Schema { path: String, column: String },
 }
 
 /// Rebuild a snapshot table's state (key → row hash) as of one delivery by
-/// replaying its change files, oldest first.
+/// replaying its change files, oldest first. Only the footer and the three
+/// columns needed are read (ranged reads: on S3 a fraction of each file).
 pub async fn snapshot_state(
     lake: &crate::storage::Location,
     ledger: &ledger::Ledger,
@@ -83,18 +78,18 @@ pub async fn snapshot_state(
     at: ledger::NightRef,
 ) -> Result<std::collections::HashMap<String, [u8; 16]>, LakeError> {
     use arrow::array::AsArray;
+    use futures::StreamExt;
     use parquet::arrow::ProjectionMask;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 
     let mut state = std::collections::HashMap::new();
     let key = table.key[0];
     for path in ledger.snapshot_chain(table, at) {
-        let bytes = lake.get(&path).await?;
         let perr = |source| LakeError::Parquet {
-            path: path.clone(),
+            path: lake.url_of(&path),
             source,
         };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(perr)?;
+        let builder = ParquetRecordBatchStreamBuilder::new(lake.parquet(&path)).await.map_err(perr)?;
         let schema = builder.parquet_schema();
         let mut idx = Vec::new();
         for name in [key, crate::contract::OP, crate::contract::ROW_HASH] {
@@ -109,12 +104,9 @@ pub async fn snapshot_state(
             idx.push(i);
         }
         let mask = ProjectionMask::leaves(schema, idx);
-        let reader = builder.with_projection(mask).build().map_err(perr)?;
-        for batch in reader {
-            let batch = batch.map_err(|source| LakeError::Arrow {
-                path: path.clone(),
-                source,
-            })?;
+        let mut batches = builder.with_projection(mask).build().map_err(perr)?;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(perr)?;
             let col = |name: &str| {
                 batch.column_by_name(name).ok_or_else(|| LakeError::Schema {
                     path: path.clone(),

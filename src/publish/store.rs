@@ -17,20 +17,27 @@
 //! where a crash in the window leaves the month absent (never partial) until
 //! the next publish. One publisher per root at a time (the scheduler's lock).
 //!
-//! **Object stores** (S3 and the like) have no folder rename. There the old
-//! bundle's `SHA256SUMS.sig` and `SHA256SUMS` are deleted first (the month
-//! stops claiming completeness), then every other file is written, files of
-//! the old bundle that the new one lacks are deleted, and `SHA256SUMS` and
-//! then `SHA256SUMS.sig` are written last. A reader (and `wasnaker verify`)
-//! takes a month as published only when its `SHA256SUMS` (and signature)
-//! verify; a crash mid-publish leaves a month that fails that check, never
-//! one that passes with mixed files.
+//! **Object stores** (S3 and the like) have no folder rename; each object
+//! is replaced atomically (one PUT), a folder is not. There `SHA256SUMS` is
+//! the commit marker: the old bundle's `SHA256SUMS.sig` and `SHA256SUMS` are
+//! deleted first (the month stops claiming completeness), then every other
+//! file is written, files of the old bundle that the new one lacks are
+//! deleted, and `SHA256SUMS` and then `SHA256SUMS.sig` are written last. A
+//! reader (and `wasnaker verify`, and `index.html`, which marks such a month
+//! "tidak lengkap") takes a month as published only when its `SHA256SUMS`
+//! (and signature) verify; a crash mid-publish leaves a month that fails
+//! that check, never one that passes with mixed files. Re-publishing a
+//! bundle with the same `SHA256SUMS` (the same month, `as_of` and lake: a
+//! re-run) skips the deletion: every file is rewritten with the bytes the
+//! standing `SHA256SUMS` lists, so the month verifies at every instant.
 //!
 //! `index.html` is always written last, by an atomic put.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use futures::{StreamExt, TryStreamExt};
 
 use super::{Bundle, PublishError, SIG, SUMS, index};
 use crate::storage::Location;
@@ -205,19 +212,37 @@ fn store_err(root: &Location, rel: &str) -> impl FnOnce(crate::storage::StorageE
     }
 }
 
+/// Files of a bundle written to an object store at the same time.
+const PUTS: usize = 8;
+
 async fn publish_object_store(root: &Location, bundle: &Bundle) -> Result<(), PublishError> {
     let month = bundle.month.to_string();
     let at = |rel: &str| format!("{month}/{rel}");
-    // 1. The old bundle stops claiming completeness.
-    for rel in [SIG, SUMS] {
-        root.delete(&at(rel)).await.map_err(store_err(root, &at(rel)))?;
-    }
-    // 2. Every file but the checksums and signature.
-    for (rel, bytes) in bundle.files.iter().filter(|(r, _)| *r != SUMS && *r != SIG) {
-        root.put(&at(rel), bytes.clone()).await.map_err(store_err(root, &at(rel)))?;
-    }
-    // 3. Files of an earlier bundle of this month that this one lacks.
+    // 0. What the month holds now: one listing of its prefix (a missing
+    //    bucket or refused credentials stop the publication here).
     let existing = root.list_all(&month).await.map_err(store_err(root, &month))?;
+    let old_sums = match existing.iter().any(|(p, _)| *p == at(SUMS)) {
+        true => root.get_opt(&at(SUMS)).await.map_err(store_err(root, &at(SUMS)))?,
+        false => None,
+    };
+    // 1. The old bundle stops claiming completeness — unless the new one has
+    //    the very same SHA256SUMS: then every file is rewritten with the bytes
+    //    that file already lists, and the month verifies at every instant.
+    let same_sums = old_sums
+        .as_deref()
+        .is_some_and(|old| Some(old) == bundle.files.get(SUMS).map(Vec::as_slice));
+    if !same_sums {
+        for rel in [SIG, SUMS] {
+            root.delete(&at(rel)).await.map_err(store_err(root, &at(rel)))?;
+        }
+    }
+    // 2. Every file but the checksums and signature, a few at a time.
+    futures::stream::iter(bundle.files.iter().filter(|(r, _)| *r != SUMS && *r != SIG))
+        .map(|(rel, bytes)| async move { root.put(&at(rel), bytes.clone()).await.map_err(store_err(root, &at(rel))) })
+        .buffer_unordered(PUTS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    // 3. Files of an earlier bundle of this month that this one lacks.
     for (path, _) in existing {
         let rel = path.strip_prefix(&format!("{month}/")).unwrap_or(&path);
         if !bundle.files.contains_key(rel) {
@@ -230,7 +255,7 @@ async fn publish_object_store(root: &Location, bundle: &Bundle) -> Result<(), Pu
             root.put(&at(rel), bytes.clone()).await.map_err(store_err(root, &at(rel)))?;
         }
     }
-    tracing::info!(month = %month, files = bundle.files.len(), "bundle published (object store)");
+    tracing::info!(month = %month, files = bundle.files.len(), kept_complete = same_sums, "bundle published (object store)");
     Ok(())
 }
 

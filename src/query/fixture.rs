@@ -121,7 +121,7 @@ pub async fn run_case(queries: &QuerySet, case_dir: &Path, update: bool) -> Resu
     let params = read_params(&case_dir.join("params.toml"))?;
     let expected = read_expected(queries, &case_dir.join("expected"))?;
 
-    let ctx = crate::lake::context::session();
+    let ctx = crate::lake::context::session(None);
     register_inputs(&ctx, &case_dir.join("input"))?;
     let reports = queries.run(&ctx, &params).await?;
 

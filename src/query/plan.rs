@@ -91,7 +91,7 @@ impl Planned {
 /// Plans every query of `set` against the lake views' schemas, with the
 /// parameters of `settings`; collects every problem.
 pub async fn plan_all(set: &QuerySet, settings: ReportSettings) -> Result<Planned> {
-    let ctx = crate::lake::context::session();
+    let ctx = crate::lake::context::session(None);
     register_empty_views(&ctx)?;
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default();
     let params = ReportParams::new(PLAN_MONTH, as_of, settings)?;

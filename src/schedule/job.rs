@@ -58,7 +58,7 @@ pub async fn execute(cfg: &Config, schedule: &Schedule, slot: DateTime<Utc>, clo
         JobKind::Report => run_report(cfg, slot, clock).await,
         JobKind::Verify => run_verify(cfg).await,
     };
-    result.unwrap_or_else(|e| AttemptResult::failed(format!("{e:#}")))
+    result.unwrap_or_else(|e| AttemptResult::failed(crate::error_chain(&e)))
 }
 
 async fn run_ingest(cfg: &Config, slot: DateTime<Utc>, clock: &dyn Clock) -> anyhow::Result<AttemptResult> {
@@ -82,7 +82,7 @@ async fn run_ingest(cfg: &Config, slot: DateTime<Utc>, clock: &dyn Clock) -> any
         });
     }
     let night = expected_night(slot);
-    let ledger = Ledger::load(&Location::parse(&cfg.lake)?).await?;
+    let ledger = Ledger::load(&Location::open(&cfg.lake, &cfg.storage)?).await?;
     let mut waiting = Vec::new();
     for system in System::ALL {
         if ledger.effective(system, night).is_some() {
@@ -133,7 +133,7 @@ async fn run_report(cfg: &Config, slot: DateTime<Utc>, clock: &dyn Clock) -> any
 }
 
 async fn run_verify(cfg: &Config) -> anyhow::Result<AttemptResult> {
-    let root = Location::parse(&cfg.publish)?;
+    let root = Location::open(&cfg.publish, &cfg.storage)?;
     let mut months: Vec<Month> = root.list_dirs("").await?.iter().filter_map(|d| Month::parse(d)).collect();
     months.sort();
     let Some(latest) = months.last() else {
@@ -144,7 +144,7 @@ async fn run_verify(cfg: &Config) -> anyhow::Result<AttemptResult> {
             error: None,
         });
     };
-    let bundle = Location::parse(&format!("{}/{latest}", cfg.publish.trim_end_matches('/')))?;
+    let bundle = root.join(&latest.to_string());
     // With a signing key configured, the signature must be by that key (its
     // public half as the only allowed signer), not merely by the key the
     // bundle names: a re-signed, tampered bundle must fail.

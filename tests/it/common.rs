@@ -316,3 +316,13 @@ pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
 pub fn line_starting<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     text.lines().find(|l| l.starts_with(prefix))
 }
+
+/// How many bundle files a recomputation found byte-identical.
+pub fn recomputed_identical(report: &wasnaker::verify::VerifyReport) -> usize {
+    use wasnaker::verify::{CheckKind, Status};
+    report
+        .checks
+        .iter()
+        .filter(|c| c.kind == CheckKind::Recompute && c.status == Status::Passed)
+        .count()
+}

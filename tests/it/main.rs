@@ -1,6 +1,7 @@
 //! The integration tests: one binary (link once), one module per area.
 
 mod cli;
+mod cloud;
 mod common;
 mod demo;
 mod ingest;
@@ -10,5 +11,7 @@ mod publish;
 mod queries;
 mod recompute;
 mod report;
+mod s3;
 mod schedule;
 mod workflow;
+mod storage;

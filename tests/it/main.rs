@@ -13,5 +13,5 @@ mod recompute;
 mod report;
 mod s3;
 mod schedule;
-mod workflow;
 mod storage;
+mod workflow;

@@ -3,6 +3,10 @@
 //! with no data, so it works on an empty lake), and whatever
 //! [`EXTRA_CHECKS`] adds (the scheduler's `schedules/*.toml`).
 //!
+//! With a Ballista engine (`[engine] url`), the queries are planned again
+//! on a session of that engine, after a test query has run on its
+//! executors.
+//!
 //! Every problem of every part is collected, not only the first; each names
 //! its file (and line and column where there is one) and says how to fix it.
 //! Checking never reads the lake, the landing or a secret, and writes
@@ -138,6 +142,13 @@ pub async fn check_with(config_path: &Path, required: bool, extra: &[ExtraCheck]
     };
     let Some(config) = config else { return report };
     report.sections.push(check_queries(&config).await);
+    if config.engine.is_distributed() {
+        let mut engine = check_engine(&config).await;
+        // A query that does not plan locally is already listed once.
+        let local: Vec<Problem> = report.problems().cloned().collect();
+        engine.problems.retain(|p| !local.contains(p));
+        report.sections.push(engine);
+    }
     report.sections.extend(extra.iter().filter_map(|check| check(&config)));
     report
 }
@@ -179,6 +190,53 @@ fn check_config(path: &Path, required: bool) -> (Section, Option<Config>) {
             (section, defaults())
         }
     }
+}
+
+/// Reaches the configured Ballista engine (a test query runs on an executor)
+/// and plans every query on a session of it.
+async fn check_engine(config: &Config) -> Section {
+    let mut section = Section {
+        name: format!("engine {}", config.engine),
+        summary: String::new(),
+        problems: Vec::new(),
+    };
+    let lake = match crate::storage::Location::open(&config.lake, &config.storage) {
+        Ok(lake) => lake,
+        Err(error) => {
+            section.summary = "not reached".to_string();
+            section.problems.push(Problem::new(error.to_string()));
+            return section;
+        }
+    };
+    let started = std::time::Instant::now();
+    let ctx = match crate::lake::context::session(&config.engine, Some(&lake)).await {
+        Ok(ctx) => ctx,
+        Err(error) => {
+            section.summary = "not reached".to_string();
+            section.problems.push(Problem::new(error.to_string()));
+            return section;
+        }
+    };
+    let reached_ms = started.elapsed().as_millis();
+    let Ok(loaded) = QuerySet::load_dir_all(&config.report.queries_dir) else {
+        section.summary = format!("a test query ran on the executors in {reached_ms} ms");
+        return section;
+    };
+    match crate::query::plan::plan_all_on(&ctx, &loaded.set, crate::monthly::settings(config)).await {
+        Ok(planned) => {
+            section.summary = format!(
+                "a test query ran on the executors in {reached_ms} ms; {} of {} queries planned on it",
+                planned.queries.len(),
+                loaded.set.queries().len()
+            );
+            section.problems.extend(planned.problems.iter().map(Problem::from));
+        }
+        Err(error) => {
+            section.summary = format!("a test query ran on the executors in {reached_ms} ms");
+            section.problems.push(Problem::from(&error));
+        }
+    }
+    section
 }
 
 /// Loads every query file (all problems of all files) and plans every query

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::engine::Engine;
 use crate::storage::{AzureOptions, GcsOptions, RetryOptions, S3Options, StorageOptions};
 
 /// Default config file name, looked up in the current directory.
@@ -41,6 +42,13 @@ struct RawConfig {
     signing: Option<RawSigning>,
     scheduler: Option<RawScheduler>,
     storage: Option<RawStorage>,
+    engine: Option<RawEngine>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -185,6 +193,8 @@ pub struct Config {
     pub scheduler: SchedulerSettings,
     /// How to reach object stores (endpoints, names of credential variables, retries).
     pub storage: StorageOptions,
+    /// Where the report's SQL runs (`[engine] url`): local, standalone or df://.
+    pub engine: Engine,
 }
 
 impl Config {
@@ -311,6 +321,7 @@ impl Config {
         };
 
         let storage = storage_options(raw.storage.unwrap_or_default(), &base, &mut problems);
+        let engine = engine(raw.engine.unwrap_or_default(), &lake, &mut problems);
 
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
@@ -330,8 +341,35 @@ impl Config {
             signing_key: raw.signing.and_then(|s| s.key_file).map(|k| base.join(k)),
             scheduler,
             storage,
+            engine,
         })
     }
+}
+
+/// `[engine]`: the engine, and whether its executors can read the lake.
+fn engine(raw: RawEngine, lake: &str, problems: &mut Vec<String>) -> Engine {
+    let Some(text) = raw.url else { return Engine::Local };
+    let engine = match Engine::parse(&text) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(format!("engine.url = {e}"));
+            return Engine::Local;
+        }
+    };
+    if !engine.available() {
+        problems.push(format!(
+            "engine.url = {text:?}: this wasnaker was built without the `ballista` feature; rebuild with the default features"
+        ));
+    }
+    if engine.is_remote() {
+        let shared = has_scheme(lake) && !lake.starts_with("file://") && !lake.starts_with("memory://");
+        if !shared {
+            problems.push(format!(
+                "engine.url = {text:?} runs the queries on Ballista executors on other machines, but locations.lake = {lake:?} is on this machine's disk (or in its memory), which they cannot read: put the lake on s3://, gs:// or az:// storage every executor can reach, or use engine.url = \"local\""
+            ));
+        }
+    }
+    engine
 }
 
 /// An environment variable name a key gives.
@@ -545,5 +583,37 @@ mod tests {
         assert_eq!(c.pseudonym_key, KeySource::Env("WASNAKER_PSEUDONYM_KEY".into()));
         let s3 = Config::from_toml("[locations]\nlake = \"s3://bucket/lake\"\n", Path::new("/srv/w.toml")).unwrap();
         assert_eq!(s3.lake, "s3://bucket/lake");
+    }
+    #[test]
+    fn engine_defaults_to_local_and_a_remote_engine_needs_a_shared_lake() {
+        let c = Config::from_toml("", Path::new("/srv/w.toml")).unwrap();
+        assert_eq!(c.engine, Engine::Local);
+        let s = Config::from_toml("[engine]\nurl = \"standalone\"\n", Path::new("/srv/w.toml")).unwrap();
+        assert_eq!(
+            s.engine,
+            Engine::Standalone,
+            "standalone executors share this process, and its disk"
+        );
+        let remote = "[locations]\nlake = \"s3://lake-bucket/lake\"\n[engine]\nurl = \"df://sched:50050\"\n";
+        if cfg!(feature = "ballista") {
+            let r = Config::from_toml(remote, Path::new("/srv/w.toml")).unwrap();
+            assert_eq!(r.engine.to_string(), "df://sched:50050");
+        }
+        for lake in ["/srv/lake", "file:///srv/lake", "memory://lake"] {
+            let text = format!("[locations]\nlake = \"{lake}\"\n[engine]\nurl = \"df://sched\"\n");
+            let ConfigError::Invalid { problems, .. } = Config::from_toml(&text, Path::new("/srv/w.toml")).unwrap_err() else {
+                panic!("expected Invalid")
+            };
+            let all = problems.join("\n");
+            assert!(all.contains("cannot read: put the lake on s3://, gs:// or az://"), "{lake}: {all}");
+        }
+        let ConfigError::Invalid { problems, .. } = Config::from_toml("[engine]\nurl = \"spark://x\"\n", Path::new("w.toml")).unwrap_err()
+        else {
+            panic!("expected Invalid")
+        };
+        assert!(
+            problems[0].starts_with("engine.url = \"spark://x\": a Ballista scheduler URL starts with df://"),
+            "{problems:?}"
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod demo;
+pub mod engine;
 pub mod ingest;
 pub mod lake;
 pub mod monthly;

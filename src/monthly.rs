@@ -141,7 +141,7 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
     };
     let mut timings = Vec::new();
     let started = Instant::now();
-    let views = context::open(&lake, &ledger, &opts).await?;
+    let views = context::open(&cfg.engine, &lake, &ledger, &opts).await?;
     timings.push(StepTiming::since("open lake views", started));
     info!(month = %month, as_of = %views.as_of, snapshots = ?views.snapshots, extracts = views.extracts.len(), "plan: report");
     for w in &views.warnings {
@@ -164,7 +164,17 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
     let published: Vec<&str> = tables.iter().map(|t| t.query.name.as_str()).collect();
     let dictionary = Dictionary::build(&planned, &published)?;
     timings.push(StepTiming::since("plan queries for the data dictionary", started));
-    let trend = trend(&lake, &ledger, &queries, month, views.as_of, settings(cfg), &mut timings).await?;
+    let trend = trend(
+        &cfg.engine,
+        &lake,
+        &ledger,
+        &queries,
+        month,
+        views.as_of,
+        settings(cfg),
+        &mut timings,
+    )
+    .await?;
     Ok(MonthlyReport {
         month,
         as_of: views.as_of,
@@ -183,6 +193,7 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
 /// The national row of `followup_by_province` for the 12 months ending with
 /// `month`, with the same `as_of` (only the queries it needs are run).
 async fn trend(
+    engine: &crate::engine::Engine,
     lake: &Location,
     ledger: &Ledger,
     queries: &QuerySet,
@@ -213,6 +224,7 @@ async fn trend(
     // Snapshots are not read by these queries: the views as of `as_of` do.
     let started = Instant::now();
     let views = context::open(
+        engine,
         lake,
         ledger,
         &ViewOptions {

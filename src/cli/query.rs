@@ -39,7 +39,7 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
         as_of: args.as_of,
         allow_stale_snapshot: true,
     };
-    let views = context::open(&lake, &ledger, &opts).await?;
+    let views = context::open(&cfg.engine, &lake, &ledger, &opts).await?;
     for w in &views.warnings {
         eprintln!("warning: {w}");
     }

@@ -31,7 +31,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> 
     let mut report = crate::verify::verify(&loc, args.allowed_signers.as_deref()).await?;
     if let (true, Some(cfg)) = (args.recompute, &cfg) {
         let lake = crate::storage::Location::open(&cfg.lake, &cfg.storage)?;
-        crate::verify::recompute(&mut report, &loc, &lake).await?;
+        crate::verify::recompute_on(&cfg.engine, &mut report, &loc, &lake).await?;
     }
     println!("{report}");
     Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(4) })

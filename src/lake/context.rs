@@ -1,14 +1,15 @@
 //! The DataFusion context and the tables a query sees (`docs/lake-views.md`).
 //!
-//! [`session`] is the one place that creates a DataFusion context, so the
-//! engine can later be swapped for a cluster; it registers the lake's object
-//! store, so the views read Parquet from S3 as from a folder. [`open`] registers the lake's
+//! [`session`] is the one place that creates a DataFusion context, local or
+//! on a Ballista cluster; it registers the lake's object store, so the views
+//! read Parquet from S3 as from a folder. [`open`] registers the lake's
 //! files as tables that already apply the rules of `report.md`: extracts up
 //! to `as_of`, each night's latest ingested delivery only, latest extract
 //! wins per key for incremental tables, snapshots as of the report month
 //! (stale ones refused unless allowed), insurance provinces mapped from BPS
-//! to Kemendagri codes. The views are plain SQL (`CREATE VIEW`); only the
-//! small bookkeeping and reference tables are in memory.
+//! to Kemendagri codes. The views are plain SQL (`CREATE VIEW`), and the
+//! small bookkeeping and reference tables are views over `VALUES`, so a
+//! Ballista cluster can run every plan ([`crate::engine`]).
 
 use std::sync::Arc;
 
@@ -20,12 +21,18 @@ use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::scalar::ScalarValue;
 
 use super::ledger::{DeliveryStatus, Ledger};
 use crate::clock::Month;
 use crate::contract::reference::{STATUSES, provinces, violations};
 use crate::contract::{EXTRACT_DATE, Kind, OP, System, TABLES, Table};
+use crate::engine::{Engine, EngineError};
 use crate::ingest::validate::days_since_epoch;
 use crate::storage::Location;
 
@@ -54,6 +61,8 @@ pub enum ViewError {
         night: NaiveDate,
         age: i64,
     },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     #[error("registering lake table {table}: {source}")]
     DataFusion {
         table: String,
@@ -95,22 +104,161 @@ pub struct LakeViews {
     pub extracts: Vec<ExtractUse>,
 }
 
-/// The one constructor of a DataFusion context. The lake's object store (S3,
-/// GCS, Azure, memory) is registered under its URL (`s3://bucket`), so the
-/// tables' Parquet files are read from it with ranged GETs; local folders
-/// need no registration. It keeps the SQL's source positions, so a
-/// planning error names the line and column of its query file (`wasnaker check`).
-pub fn session(lake: Option<&Location>) -> SessionContext {
-    let config = SessionConfig::new()
+/// Marks a context whose plans run outside this process ([`is_distributed`]).
+#[derive(Debug)]
+struct Distributed;
+
+/// The one constructor of a DataFusion session, for every engine. The lake's
+/// object store (S3, GCS, Azure, memory) is registered under its URL
+/// (`s3://bucket`), so the tables' Parquet files are read from it with ranged
+/// GETs; local folders need no registration. It keeps the SQL's source
+/// positions, so a planning error names the line and column of its query
+/// file (`wasnaker check`).
+fn session_state(distributed: bool, lake: Option<&Location>) -> SessionState {
+    let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
         .set_str("datafusion.sql_parser.dialect", "PostgreSQL")
         .set_bool("datafusion.sql_parser.collect_spans", true);
-    let ctx = SessionContext::new_with_config(config);
-    if let Some(lake) = lake.filter(|l| l.local_root().is_none()) {
-        ctx.register_object_store(&lake.store_url(), lake.store());
+    if distributed {
+        // Ballista runs a plan as stages in separate tasks. A dynamic filter
+        // (filled at run time by a hash join's build side, a top-k or an
+        // aggregate, and read by a scan of the same plan) does not cross a
+        // stage boundary, and Ballista's join reordering asserts on joins that
+        // carry one ("Cannot swap HashJoinExec inputs"): the job then never
+        // finishes. They only prune reads; results are the same without them.
+        config = config.with_extension(Arc::new(Distributed));
+        for key in [
+            "datafusion.optimizer.enable_dynamic_filter_pushdown",
+            "datafusion.optimizer.enable_join_dynamic_filter_pushdown",
+            "datafusion.optimizer.enable_topk_dynamic_filter_pushdown",
+            "datafusion.optimizer.enable_aggregate_dynamic_filter_pushdown",
+        ] {
+            config = config.set_bool(key, false);
+        }
+        config = static_distributed_planner(config);
     }
-    ctx
+    let runtime = Arc::new(RuntimeEnv::default());
+    if let Some(lake) = lake.filter(|l| l.local_root().is_none()) {
+        runtime.register_object_store(&lake.store_url(), lake.store());
+    }
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build();
+    if !distributed {
+        return state;
+    }
+    // After DataFusion's own rules (their list is copied, then appended to).
+    SessionStateBuilder::new_from_existing(state)
+        .with_optimizer_rule(Arc::new(crate::engine::LiteralRowsAsValues))
+        .build()
+}
+
+/// Ballista 55's adaptive planner re-plans a stage while its tasks run and
+/// then rejects their metrics ("task metrics array size 6 does not equal
+/// the stage metrics array size 5"), and the job never finishes; the static
+/// distributed planner runs every report query.
+#[cfg(feature = "ballista")]
+fn static_distributed_planner(config: SessionConfig) -> SessionConfig {
+    use ballista::prelude::SessionConfigExt;
+    config.upgrade_for_ballista().with_ballista_adaptive_query_planner(false)
+}
+
+#[cfg(not(feature = "ballista"))]
+fn static_distributed_planner(config: SessionConfig) -> SessionConfig {
+    config
+}
+
+/// A context that runs everything in this process (fixtures, planning).
+pub fn local_session(lake: Option<&Location>) -> SessionContext {
+    SessionContext::new_with_state(session_state(false, lake))
+}
+
+/// A context on `engine`. For Ballista, the same session state is upgraded
+/// with Ballista's query planner, which sends each plan to the scheduler;
+/// one test query proves the scheduler and an executor answer before any
+/// report query runs, so a wrong `engine.url` is reported as such.
+pub async fn session(engine: &Engine, lake: Option<&Location>) -> Result<SessionContext, EngineError> {
+    if !engine.is_distributed() {
+        return Ok(local_session(lake));
+    }
+    distributed(engine, session_state(true, lake)).await
+}
+
+/// True when `ctx`'s plans are executed outside this process: in-memory
+/// tables cannot be sent there, so results are registered as views instead.
+pub fn is_distributed(ctx: &SessionContext) -> bool {
+    ctx.state().config().get_extension::<Distributed>().is_some()
+}
+
+/// How long the test query of a new Ballista session may take.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[cfg(feature = "ballista")]
+async fn distributed(engine: &Engine, state: SessionState) -> Result<SessionContext, EngineError> {
+    use ballista::prelude::SessionContextExt;
+    let start = |e: DataFusionError| EngineError::Start {
+        engine: engine.to_string(),
+        message: e.to_string(),
+    };
+    let ctx = match engine {
+        Engine::Standalone => SessionContext::standalone_with_state(state).await.map_err(start)?,
+        _ => SessionContext::remote_with_state(&engine.to_string(), state).await.map_err(start)?,
+    };
+    let unreachable = |message: String| EngineError::Unreachable {
+        engine: engine.to_string(),
+        message,
+    };
+    let probe = async { ctx.sql("SELECT 1 AS probe").await?.collect().await };
+    match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(Ok(_)) => Ok(ctx),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable(format!("no answer within {} s", PROBE_TIMEOUT.as_secs()))),
+    }
+}
+
+/// Starts a one-machine Ballista cluster, a scheduler and one executor, in
+/// this process and returns the scheduler's address (on localhost): what
+/// `standalone` starts for itself, reachable by other processes as
+/// `df://127.0.0.1:PORT`. The executor reads the lake with this process's
+/// storage settings. It runs until this process's Tokio runtime stops. For
+/// tests and trials; a real cluster runs Ballista's own `ballista-scheduler`
+/// and `ballista-executor` (README, "Scale-out").
+#[cfg(feature = "ballista")]
+pub async fn start_cluster(lake: Option<&Location>) -> Result<std::net::SocketAddr, EngineError> {
+    use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+    let err = |message: String| EngineError::Start {
+        engine: "standalone".into(),
+        message,
+    };
+    let state = session_state(true, lake);
+    let addr = ballista_scheduler::standalone::new_standalone_scheduler_from_state(&state)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let url = format!("http://127.0.0.1:{}", addr.port());
+    let started = std::time::Instant::now();
+    let scheduler = loop {
+        match SchedulerGrpcClient::connect(url.clone()).await {
+            Ok(client) => break client,
+            Err(e) if started.elapsed() > PROBE_TIMEOUT => return Err(err(format!("the scheduler at {url} does not answer: {e}"))),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    ballista_executor::new_standalone_executor_from_state(scheduler, cores, &state)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    Ok(addr)
+}
+
+#[cfg(not(feature = "ballista"))]
+async fn distributed(engine: &Engine, _state: SessionState) -> Result<SessionContext, EngineError> {
+    let _ = PROBE_TIMEOUT;
+    Err(EngineError::NotBuilt {
+        engine: engine.to_string(),
+    })
 }
 
 fn df_err(table: &str) -> impl FnOnce(DataFusionError) -> ViewError + '_ {
@@ -120,13 +268,13 @@ fn df_err(table: &str) -> impl FnOnce(DataFusionError) -> ViewError + '_ {
     }
 }
 
-/// Register the lake's tables and views.
-pub async fn open(lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Result<LakeViews, ViewError> {
+/// Register the lake's tables and views on a session of `engine`.
+pub async fn open(engine: &Engine, lake: &Location, ledger: &Ledger, opts: &ViewOptions) -> Result<LakeViews, ViewError> {
     let as_of = match opts.as_of.or_else(|| ledger.latest_night()) {
         Some(d) => d,
         None => return Err(ViewError::EmptyLake),
     };
-    let ctx = session(Some(lake));
+    let ctx = session(engine, Some(lake)).await?;
     let mut views = LakeViews {
         ctx,
         as_of,
@@ -218,8 +366,10 @@ fn extract_use(table: &'static Table, night: NaiveDate, version: u32, f: &super:
 }
 
 /// Tables whose files hold at most this many rows in all are read once into
-/// memory when the context opens: the lake has one small file per night, and
-/// re-opening hundreds of files at every scan of a report dominates its time.
+/// memory when a local context opens: the lake has one small file per night,
+/// and re-opening hundreds of files at every scan of a report dominates its
+/// time. A distributed engine always reads the files (its executors cannot
+/// see this process's memory).
 pub const IN_MEMORY_MAX_ROWS: u64 = 4_000_000;
 
 async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, files: &[String], rows: u64) -> Result<(), ViewError> {
@@ -238,7 +388,7 @@ async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, fi
             .with_listing_options(options)
             .with_schema(schema.clone());
         let listing: Arc<dyn datafusion::catalog::TableProvider> = Arc::new(ListingTable::try_new(config).map_err(df_err(&name))?);
-        if rows <= IN_MEMORY_MAX_ROWS {
+        if rows <= IN_MEMORY_MAX_ROWS && !is_distributed(ctx) {
             let batches = ctx
                 .read_table(listing)
                 .map_err(df_err(&name))?
@@ -317,9 +467,39 @@ async fn create_views(ctx: &SessionContext, table: &Table) -> Result<(), ViewErr
 }
 
 fn mem(ctx: &SessionContext, name: &str, schema: SchemaRef, columns: Vec<ArrayRef>) -> Result<(), ViewError> {
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| df_err(name)(e.into()))?;
-    let table = MemTable::try_new(schema, vec![vec![batch]]).map_err(df_err(name))?;
-    ctx.register_table(name, Arc::new(table)).map_err(df_err(name))?;
+    let batch = RecordBatch::try_new(schema, columns).map_err(|e| df_err(name)(e.into()))?;
+    register_values(ctx, name, &batch).map_err(df_err(name))
+}
+
+/// Registers `batch` as a view over `VALUES` named `name`: a plan any
+/// engine can serialise and send to its executors (an in-memory table
+/// cannot be), flat, however long the plan that computed the rows. Columns
+/// keep their types and are nullable, as `VALUES` makes them on every
+/// engine. For small tables: every value is a literal of the plan.
+pub fn register_values(ctx: &SessionContext, name: &str, batch: &RecordBatch) -> Result<(), DataFusionError> {
+    let schema = batch.schema();
+    let mut rows = Vec::with_capacity(batch.num_rows().max(1));
+    for row in 0..batch.num_rows() {
+        let values = batch.columns().iter().map(|c| ScalarValue::try_from_array(c, row).map(lit));
+        rows.push(values.collect::<Result<Vec<_>, _>>()?);
+    }
+    // VALUES needs a row: an empty table is one typed NULL row, filtered out.
+    let empty = rows.is_empty();
+    if empty {
+        let nulls = schema.fields().iter().map(|f| ScalarValue::try_from(f.data_type()).map(lit));
+        rows.push(nulls.collect::<Result<Vec<_>, _>>()?);
+    }
+    let mut plan = LogicalPlanBuilder::values(rows)?;
+    if empty {
+        plan = plan.filter(lit(false))?;
+    }
+    let named = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| col(format!("column{}", i + 1)).alias(f.name()));
+    let plan = plan.project(named)?.build()?;
+    ctx.register_table(name, Arc::new(datafusion::catalog::view::ViewTable::new(plan, None)))?;
     Ok(())
 }
 

@@ -23,7 +23,7 @@
 //! reviewing a change with `git diff`, never a way to write expectations.
 //!
 //! Every case runs in the report's own DataFusion context
-//! ([`crate::lake::context::session`]), so a fixture sees the same SQL
+//! ([`crate::lake::context::local_session`]), so a fixture sees the same SQL
 //! dialect and settings as `wasnaker report`. [`run_suite`] runs a whole
 //! folder (`wasnaker test`, and `cargo test` through `tests/it/queries.rs`).
 
@@ -121,7 +121,7 @@ pub async fn run_case(queries: &QuerySet, case_dir: &Path, update: bool) -> Resu
     let params = read_params(&case_dir.join("params.toml"))?;
     let expected = read_expected(queries, &case_dir.join("expected"))?;
 
-    let ctx = crate::lake::context::session(None);
+    let ctx = crate::lake::context::local_session(None);
     register_inputs(&ctx, &case_dir.join("input"))?;
     let reports = queries.run(&ctx, &params).await?;
 

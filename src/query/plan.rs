@@ -6,7 +6,7 @@
 //! works on an empty lake or with no lake at all. In execution order, each
 //! query is planned by DataFusion (parse, bind the report parameters, analyse
 //! and optimise, physical plan) in the one context constructor
-//! ([`crate::lake::context::session`], which keeps SQL positions); its output
+//! ([`crate::lake::context::local_session`], which keeps SQL positions); its output
 //! is registered, empty, for the queries that read it.
 //!
 //! Every problem is collected, not only the first: a missing parameter, each
@@ -91,8 +91,13 @@ impl Planned {
 /// Plans every query of `set` against the lake views' schemas, with the
 /// parameters of `settings`; collects every problem.
 pub async fn plan_all(set: &QuerySet, settings: ReportSettings) -> Result<Planned> {
-    let ctx = crate::lake::context::session(None);
-    register_empty_views(&ctx)?;
+    plan_all_on(&crate::lake::context::local_session(None), set, settings).await
+}
+
+/// [`plan_all`] on a given session (`wasnaker check` plans on the configured
+/// engine's). The session gets empty tables with the views' schemas.
+pub async fn plan_all_on(ctx: &SessionContext, set: &QuerySet, settings: ReportSettings) -> Result<Planned> {
+    register_empty_views(ctx)?;
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default();
     let params = ReportParams::new(PLAN_MONTH, as_of, settings)?;
     let provided: BTreeSet<&str> = params.values().iter().map(|(n, _)| *n).collect();
@@ -111,7 +116,7 @@ pub async fn plan_all(set: &QuerySet, settings: ReportSettings) -> Result<Planne
             planned.problems.extend(missing);
             continue;
         }
-        let plan = match plan_query(&ctx, query, &params).await {
+        let plan = match plan_query(ctx, query, &params).await {
             Ok(plan) => plan,
             Err(error) => {
                 planned.problems.extend(error.iter().map(|e| planning_error(query, e)));
@@ -122,7 +127,7 @@ pub async fn plan_all(set: &QuerySet, settings: ReportSettings) -> Result<Planne
         // Documentation and exactness problems do not stop the queries
         // that read this one from being planned.
         planned.problems.extend(output_problems(query, &schema));
-        match lineage(&ctx, query, &plan, &schema, &planned) {
+        match lineage(ctx, query, &plan, &schema, &planned) {
             Ok(q) => planned.queries.push(q),
             Err(error) => {
                 planned.problems.push(planning_error(query, &error));

@@ -56,6 +56,10 @@ pub struct QueryTiming {
     pub rows: Option<usize>,
 }
 
+/// On a distributed engine, a published table of at most this many rows
+/// that a later query reads is sent to the executors as `VALUES`.
+pub const VALUES_MAX_ROWS: usize = 10_000;
+
 impl QuerySet {
     /// Runs every query in order against `ctx` with `params`, returning the
     /// report tables in execution order.
@@ -106,14 +110,33 @@ impl QuerySet {
                     None
                 }
                 QueryKind::Report => {
+                    let distributed = crate::lake::context::is_distributed(ctx);
+                    let view = distributed.then(|| df.clone().into_view());
                     let task_ctx = Arc::new(df.task_ctx());
                     let plan = df.create_physical_plan().await.map_err(df_err)?;
                     let schema = plan.schema();
                     check_exact(query, &schema)?;
                     let batches = collect(plan, task_ctx).await.map_err(df_err)?;
-                    let table = MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(df_err)?;
-                    ctx.register_table(query.name.as_str(), Arc::new(table)).map_err(df_err)?;
                     let rows = batches.iter().map(RecordBatch::num_rows).sum();
+                    // A later query may read this table. Locally its rows are
+                    // kept in memory. A distributed engine cannot be sent an
+                    // in-memory table: a small table goes as VALUES (a view of
+                    // its plan would be computed again, and nests so deep that
+                    // Ballista cannot decode the plans that read it), a large
+                    // one as that view.
+                    match view {
+                        None => {
+                            let table = MemTable::try_new(schema.clone(), vec![batches.clone()]).map_err(df_err)?;
+                            ctx.register_table(query.name.as_str(), Arc::new(table)).map_err(df_err)?;
+                        }
+                        Some(_) if rows <= VALUES_MAX_ROWS => {
+                            let all = datafusion::arrow::compute::concat_batches(&schema, &batches).map_err(|e| df_err(e.into()))?;
+                            crate::lake::context::register_values(ctx, query.name.as_str(), &all).map_err(df_err)?;
+                        }
+                        Some(view) => {
+                            ctx.register_table(query.name.as_str(), view).map_err(df_err)?;
+                        }
+                    }
                     reports.push(ReportTable {
                         query: query.clone(),
                         schema,

@@ -41,7 +41,7 @@ use crate::publish::{MANIFEST, SIG, SUMS};
 use crate::storage::{Location, StorageError};
 
 pub use allowed_signers::AllowedSigner;
-pub use recompute::recompute;
+pub use recompute::{recompute, recompute_on};
 
 /// Errors that stop verification altogether (as opposed to problems found
 /// in the bundle, which [`VerifyReport`] lists).

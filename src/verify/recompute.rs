@@ -34,6 +34,7 @@ use serde::Deserialize;
 use super::{CheckKind, Status, VerifyError, VerifyReport};
 use crate::clock::Month;
 use crate::contract::System;
+use crate::engine::Engine;
 use crate::lake::context::{self, ViewOptions};
 use crate::lake::ledger::{DeliveryStatus, Ledger};
 use crate::publish::MANIFEST;
@@ -86,6 +87,11 @@ struct QueryUse {
 /// Recompute the bundle at `bundle` from the lake at `lake`, adding the
 /// findings to `report`.
 pub async fn recompute(report: &mut VerifyReport, bundle: &Location, lake: &Location) -> Result<(), VerifyError> {
+    recompute_on(&Engine::Local, report, bundle, lake).await
+}
+
+/// [`recompute`], running the SQL on `engine` (the config's).
+pub async fn recompute_on(engine: &Engine, report: &mut VerifyReport, bundle: &Location, lake: &Location) -> Result<(), VerifyError> {
     let Some(bytes) = bundle.get_opt(MANIFEST).await? else {
         report.push(MANIFEST, CheckKind::Recompute, Status::Failed, "missing: nothing to recompute from");
         return Ok(());
@@ -156,7 +162,7 @@ pub async fn recompute(report: &mut VerifyReport, bundle: &Location, lake: &Loca
         // A stale snapshot was allowed when the bundle was made (it could not exist otherwise); the manifest's warnings say so.
         allow_stale_snapshot: true,
     };
-    let views = match context::open(lake, &ledger, &opts).await {
+    let views = match context::open(engine, lake, &ledger, &opts).await {
         Ok(v) => v,
         Err(err) => {
             report.push(

@@ -24,7 +24,7 @@ use crate::s3::{Relay, WRONG_SECRET, WRONG_SECRET_ENV};
 
 /// A config in `dir` with these locations and extra TOML (`[storage]`),
 /// this checkout's queries and the test keys.
-fn config(dir: &Path, landing: &str, lake: &str, publish: &str, extra: &str) -> Config {
+pub fn config(dir: &Path, landing: &str, lake: &str, publish: &str, extra: &str) -> Config {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("pseudonym.key"), KEY).unwrap();
     test_signer().write_private_openssh(&dir.join("signing_ed25519")).unwrap();
@@ -40,7 +40,7 @@ fn config(dir: &Path, landing: &str, lake: &str, publish: &str, extra: &str) -> 
 }
 
 /// Every object under a location, relative path → bytes.
-async fn objects(loc: &Location) -> BTreeMap<String, Vec<u8>> {
+pub async fn objects(loc: &Location) -> BTreeMap<String, Vec<u8>> {
     let paths = loc.list_all("").await.unwrap();
     futures::stream::iter(paths)
         .map(|(p, _)| async move { loc.get(&p).await.map(|b| (p, b.to_vec())) })
@@ -60,14 +60,14 @@ async fn mirror(from: &Path, to: &Location) {
         .unwrap();
 }
 
-fn same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
+pub fn same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{what}: the same files");
     for (path, bytes) in a {
         assert!(b[path] == *bytes, "{what}: {path} differs");
     }
 }
 
-fn october() -> MonthlyRequest {
+pub fn october() -> MonthlyRequest {
     MonthlyRequest {
         month: Some(Month::parse("2026-10").unwrap()),
         as_of: None,
@@ -173,7 +173,7 @@ async fn landing_lake_and_bundle_on_s3_give_the_bytes_of_a_local_run() {
 }
 
 /// The October fixture (two nights of both systems) in a local landing.
-fn small_landing(dir: &Path) -> PathBuf {
+pub fn small_landing(dir: &Path) -> PathBuf {
     let f = Fixture::new();
     october_landing(&f);
     let landing = dir.join("landing");

@@ -239,7 +239,9 @@ pub async fn query_csv(lake: &Location, sql: &str, month: Option<&str>, as_of: O
         as_of: as_of.map(date),
         allow_stale_snapshot: true,
     };
-    let views = wasnaker::lake::context::open(lake, &ledger, &opts).await.unwrap();
+    let views = wasnaker::lake::context::open(&wasnaker::engine::Engine::Local, lake, &ledger, &opts)
+        .await
+        .unwrap();
     let batches = views.ctx.sql(sql).await.unwrap().collect().await.unwrap();
     let mut buf = Vec::new();
     {

@@ -4,6 +4,8 @@ mod cli;
 mod cloud;
 mod common;
 mod demo;
+#[cfg(feature = "ballista")]
+mod engine;
 mod ingest;
 mod lake;
 mod monthly;

@@ -58,6 +58,7 @@ async fn demo_month_produces_every_table_and_totals_reconcile() {
     let lake = Location::parse(&cfg.lake).unwrap();
     let ledger = Ledger::load(&lake).await.unwrap();
     let views = context::open(
+        &wasnaker::engine::Engine::Local,
         &lake,
         &ledger,
         &ViewOptions {

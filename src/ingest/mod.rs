@@ -21,11 +21,12 @@ pub mod validate;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{Duration, NaiveDate};
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use crate::clock::{Clock, jakarta_midnight};
 use crate::config::Config;
@@ -290,7 +291,7 @@ pub async fn ingest(
     opts: &IngestOptions,
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
-    let mut ledger = Ledger::load(lake).await?;
+    let ledger = Ledger::load(lake).await?;
     let plan = plan(landing, &ledger, clock, late_after_hours, opts).await?;
     let mut report = IngestReport {
         pseudonym_key_id: pseudonymiser.as_ref().map(|p| p.key_id().to_string()),
@@ -311,52 +312,99 @@ pub async fn ingest(
         return Ok(report);
     };
     progress.start(plan.to_ingest());
-    // Snapshot state cache: table → (delivery it describes, state).
-    let mut states: HashMap<&'static str, (NightRef, Arc<SnapshotState>)> = HashMap::new();
-    for planned in &plan.nights {
-        let Action::Ingest { version } = planned.action else { continue };
-        let Some(done) = &planned.done else { continue };
-        progress.night(planned.system, planned.night);
-        let span = tracing::info_span!("night", system = %planned.system, night = %planned.night, version);
-        let _enter = span.enter();
-        let outcome = ingest_night(
-            landing,
-            lake,
-            &mut ledger,
-            &mut states,
-            &pseudonymiser,
-            work_dir,
-            planned,
-            version,
-            done,
-        )
-        .await?;
-        match &outcome {
-            NightOutcome::Ingested { files, .. } => {
-                let read: u64 = files.iter().map(|f| f.rows_read).sum();
-                let q: u64 = files.iter().map(|f| f.rows_quarantined).sum();
-                info!(rows_read = read, rows_quarantined = q, "night ingested");
-            }
-            NightOutcome::Rejected(r) => warn!(reason = %r, "night rejected"),
-            NightOutcome::Failed(e) => warn!(error = %e, "night not ingested (will retry)"),
-        }
-        report.results.push(NightResult {
-            system: planned.system,
-            night: planned.night,
-            version,
-            outcome,
-        });
-    }
+    // The two systems share nothing but the ledger (different landing
+    // folders, tables, lake files and ledger paths; a snapshot's base and
+    // state are looked up within its own system), so their nights run as two
+    // concurrent sequences, each in its own night order, and both cores work.
+    // The ledger is locked only for short reads and for each commit.
+    let ledger = tokio::sync::Mutex::new(ledger);
+    // Set by a sequence that stops with an error: the other finishes the
+    // night it is in (never abandoned half-way) and starts no new one.
+    let stop = AtomicBool::new(false);
+    let [first, second] =
+        System::ALL.map(|system| ingest_system(system, &plan, landing, lake, &ledger, &pseudonymiser, work_dir, progress, &stop));
+    let (first, second) = futures::join!(first, second);
+    let mut results = first?;
+    results.extend(second?);
+    // Reported in plan order, as when the nights ran one after the other.
+    results.sort_by_key(|(i, _)| *i);
+    report.results = results.into_iter().map(|(_, r)| r).collect();
     progress.done();
     report.plan = plan;
     Ok(report)
+}
+
+/// The planned nights of one system, in plan (date) order; each result is
+/// paired with its night's position in the plan.
+#[allow(clippy::too_many_arguments)]
+async fn ingest_system(
+    system: System,
+    plan: &Plan,
+    landing: &Location,
+    lake: &Location,
+    ledger: &tokio::sync::Mutex<Ledger>,
+    pseudonymiser: &Arc<Pseudonymiser>,
+    work_dir: &std::path::Path,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<Vec<(usize, NightResult)>, IngestError> {
+    // Snapshot state cache: table → (delivery it describes, state). Tables
+    // belong to one system, so each sequence keeps its own.
+    let mut states: HashMap<&'static str, (NightRef, Arc<SnapshotState>)> = HashMap::new();
+    let mut results = Vec::new();
+    for (i, planned) in plan.nights.iter().enumerate() {
+        if planned.system != system {
+            continue;
+        }
+        let Action::Ingest { version } = planned.action else { continue };
+        let Some(done) = &planned.done else { continue };
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        progress.night(planned.system, planned.night);
+        let span = tracing::info_span!("night", system = %planned.system, night = %planned.night, version);
+        // `instrument`, not `enter`: the other system's night runs on the
+        // same task between this one's awaits.
+        let outcome = async {
+            let outcome = ingest_night(landing, lake, ledger, &mut states, pseudonymiser, work_dir, planned, version, done).await?;
+            match &outcome {
+                NightOutcome::Ingested { files, .. } => {
+                    let read: u64 = files.iter().map(|f| f.rows_read).sum();
+                    let q: u64 = files.iter().map(|f| f.rows_quarantined).sum();
+                    info!(rows_read = read, rows_quarantined = q, "night ingested");
+                }
+                NightOutcome::Rejected(r) => warn!(reason = %r, "night rejected"),
+                NightOutcome::Failed(e) => warn!(error = %e, "night not ingested (will retry)"),
+            }
+            Ok::<_, IngestError>(outcome)
+        }
+        .instrument(span)
+        .await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        results.push((
+            i,
+            NightResult {
+                system: planned.system,
+                night: planned.night,
+                version,
+                outcome,
+            },
+        ));
+    }
+    Ok(results)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn ingest_night(
     landing: &Location,
     lake: &Location,
-    ledger: &mut Ledger,
+    ledger: &tokio::sync::Mutex<Ledger>,
     states: &mut HashMap<&'static str, (NightRef, Arc<SnapshotState>)>,
     pseudonymiser: &Arc<Pseudonymiser>,
     work_dir: &std::path::Path,
@@ -452,13 +500,23 @@ async fn ingest_night(
     // 4. Snapshot bases.
     let mut bases: HashMap<&'static str, (Option<NightRef>, Option<u64>, Arc<SnapshotState>)> = HashMap::new();
     for t in system.tables().filter(|t| t.kind == Kind::Snapshot) {
-        let base_entry = ledger.snapshot_base(t, night);
-        let base_ref = base_entry.map(LedgerEntry::night_ref);
-        let base_rows = base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read);
+        let (base_ref, base_rows) = {
+            let ledger = ledger.lock().await;
+            let base_entry = ledger.snapshot_base(t, night);
+            (
+                base_entry.map(LedgerEntry::night_ref),
+                base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read),
+            )
+        };
         let state = match (base_ref, states.get(t.name)) {
-            (None, _) => Arc::new(SnapshotState::new()),
+            (None, _) => Arc::new(SnapshotState::default()),
             (Some(b), Some((at, s))) if *at == b => s.clone(),
-            (Some(b), _) => Arc::new(lake::snapshot_state(lake, ledger, t, b).await?),
+            (Some(b), _) => {
+                // Rare (the first night of a run): read from a copy, so that
+                // the other system's commits do not wait for the lake reads.
+                let view = ledger.lock().await.clone();
+                Arc::new(lake::snapshot_state(lake, &view, t, b).await?)
+            }
         };
         bases.insert(t.name, (base_ref, base_rows, state));
     }
@@ -583,14 +641,14 @@ async fn ingest_night(
     let files = entry.files.clone();
     let ignored_files = entry.ignored_files.clone();
     let at = entry.night_ref();
-    ledger.commit(lake, entry).await?;
+    ledger.lock().await.commit(lake, entry).await?;
     for (name, s) in new_states {
         states.insert(name, (at, s));
     }
     Ok(NightOutcome::Ingested { files, ignored_files })
 }
 
-async fn commit_rejection(lake: &Location, ledger: &mut Ledger, entry: LedgerEntry) -> Result<NightOutcome, IngestError> {
+async fn commit_rejection(lake: &Location, ledger: &tokio::sync::Mutex<Ledger>, entry: LedgerEntry) -> Result<NightOutcome, IngestError> {
     let r = entry.rejection.clone().unwrap_or_else(|| Rejection {
         file: None,
         record: None,
@@ -598,6 +656,6 @@ async fn commit_rejection(lake: &Location, ledger: &mut Ledger, entry: LedgerEnt
         column: None,
         message: "rejected".into(),
     });
-    ledger.commit(lake, entry).await?;
+    ledger.lock().await.commit(lake, entry).await?;
     Ok(NightOutcome::Rejected(r))
 }

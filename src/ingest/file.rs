@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
 use super::batch::Batcher;
+use super::jsonl::{self, Line, LineReader};
 use super::pseudonym::Pseudonymiser;
 use super::validate::{self, NightBounds, Raw, RowError, Value};
 use crate::contract::{self, Format, Kind, Personal, Table};
@@ -499,6 +500,7 @@ impl<'a> Pass1<'a> {
         let mut line_no = 0u64;
         let mut unknown: Vec<String> = Vec::new();
         let table = self.task.table;
+        let mut reader = LineReader::new(table);
         loop {
             buf.clear();
             let n = decoded
@@ -519,9 +521,16 @@ impl<'a> Pass1<'a> {
                     .push(record, line_no, &RowError::row("is not valid UTF-8"), "{}".into())?;
                 continue;
             };
-            let obj = match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Object(o)) => o,
-                Ok(_) => {
+            let fields = match reader.read(text, &unknown) {
+                Ok(Line::Object { fields, unknown: new }) => {
+                    for k in new {
+                        if unknown.len() < jsonl::MAX_UNKNOWN {
+                            unknown.push(k);
+                        }
+                    }
+                    fields
+                }
+                Ok(Line::NotObject) => {
                     self.quarantine
                         .push(record, line_no, &RowError::row("is not a JSON object"), "{}".into())?;
                     continue;
@@ -532,15 +541,16 @@ impl<'a> Pass1<'a> {
                     continue;
                 }
             };
-            for k in obj.keys() {
-                if table.column(k).is_none() && !unknown.iter().any(|u| u == k) && unknown.len() < 20 {
-                    unknown.push(k.clone());
-                }
-            }
-            let raws: Vec<Raw<'_>> = table.columns.iter().map(|c| Raw::Json(obj.get(c.name))).collect();
+            let raws: Vec<Raw<'_>> = fields.iter().map(|v| Raw::Json(Some(v))).collect();
             match self.validate_row(raws) {
                 Ok(values) => self.accept(record, line_no, values)?,
                 Err(err) => {
+                    // Rare: the quarantine record is made from a `serde_json::Value`
+                    // of the line, as it always was (same text for every value).
+                    let obj = match serde_json::from_str::<serde_json::Value>(text) {
+                        Ok(serde_json::Value::Object(o)) => o,
+                        _ => serde_json::Map::new(),
+                    };
                     let values = json_values(table, &obj);
                     let key = key_of_json(table, &obj);
                     if let Some(k) = key {

@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod done;
 pub mod file;
+pub mod jsonl;
 pub mod pseudonym;
 pub mod validate;
 

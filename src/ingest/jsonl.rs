@@ -11,7 +11,6 @@
 //! value.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -25,7 +24,7 @@ pub const MAX_UNKNOWN: usize = 20;
 /// Reads the lines of one file; remembers where each key was found.
 pub struct LineReader {
     names: Vec<&'static str>,
-    index: HashMap<&'static str, usize>,
+    index: foldhash::HashMap<&'static str, usize>,
     /// Column of the key at each position of the previous line (`usize::MAX`
     /// for an unknown key): the lines of an extract list their keys in the
     /// same order, so one comparison usually finds the column.
@@ -50,7 +49,7 @@ impl LineReader {
     pub fn new(table: &Table) -> Self {
         let names: Vec<&'static str> = table.columns.iter().map(|c| c.name).collect();
         // First column of a name wins, like `Table::column`.
-        let mut index = HashMap::new();
+        let mut index = foldhash::HashMap::default();
         for (i, n) in names.iter().enumerate() {
             index.entry(*n).or_insert(i);
         }

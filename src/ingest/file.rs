@@ -346,7 +346,8 @@ impl<'a> Pass1<'a> {
                 work_dir: task.work_dir.to_path_buf(),
                 rows: 0,
             },
-            keys: KeyCounts::default(),
+            // A snapshot has about as many keys as its base: no rehashing.
+            keys: KeyCounts::with_capacity_and_hasher(task.base_state.map_or(0, |s| s.len()), Default::default()),
             held: foldhash::HashSet::default(),
             key_cols: task.table.key.iter().filter_map(|k| task.table.column_index(k)).collect(),
             values: Vec::new(),
@@ -748,12 +749,21 @@ impl<'a> Pass1<'a> {
         if is_snapshot {
             // Keys of the base that left the snapshot (and were not held back by a bad row).
             // Held keys (bad or duplicated rows) keep their base version.
+            // One look-up per base key.
+            let mut gone: Vec<&String> = Vec::new();
+            let mut kept_back: Vec<(&String, &[u8; 16])> = Vec::new();
             for (k, h) in base {
-                if !new_state.contains_key(k) && (self.held.contains(k) || dups.contains_key(k.as_str())) {
-                    new_state.insert(k.clone(), *h);
+                if !new_state.contains_key(k) {
+                    if self.held.contains(k) || dups.contains_key(k.as_str()) {
+                        kept_back.push((k, h));
+                    } else {
+                        gone.push(k);
+                    }
                 }
             }
-            let mut gone: Vec<&String> = base.keys().filter(|k| !new_state.contains_key(*k)).collect();
+            for (k, h) in kept_back {
+                new_state.insert(k.clone(), *h);
+            }
             gone.sort();
             let key_idx = table.column_index(table.key[0]).unwrap_or(0);
             let key_lake_pos = table.lake_columns().position(|(i, _)| i == key_idx).unwrap_or(0);

@@ -201,8 +201,11 @@ fn parse_date(col: &Column, s: &str, bounds: &NightBounds) -> Result<Value, RowE
     let b = s.as_bytes();
     let shape_ok =
         b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    // The shape is checked: digits where `%Y-%m-%d` wants them, so the
+    // numbers are read directly (`parse_from_str` parsed its format each call).
+    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
     let d = shape_ok
-        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .then(|| NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10)))
         .flatten()
         .ok_or_else(|| RowError::col(col, "is not a date YYYY-MM-DD"))?;
     if d > bounds.night {
@@ -454,6 +457,47 @@ mod tests {
         assert_eq!(
             field(col("employers", "programs"), Raw::Json(Some(&Json::from_value(&v))), &b),
             Ok(Value::List(vec![]))
+        );
+    }
+
+    #[test]
+    fn dates_read_like_chrono_parse_from_str() {
+        let c = col("employers", "registered_on");
+        let b = NightBounds::new(NaiveDate::from_ymd_opt(2999, 12, 31).unwrap());
+        for s in [
+            "2026-10-03",
+            "2024-02-29",
+            "2023-02-29",
+            "2026-00-10",
+            "2026-13-01",
+            "2026-04-31",
+            "2026-04-00",
+            "0000-01-01",
+            "1970-01-01",
+            "2026-1-03",
+            "2026/10/03",
+            "20261003xx",
+            "2026-10-0a",
+            "+026-10-03",
+            "２０２６-10-03",
+        ] {
+            let expected = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .filter(|_| {
+                    s.len() == 10
+                        && s.bytes()
+                            .enumerate()
+                            .all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() })
+                })
+                .map(|d| Value::Date(days_since_epoch(d)));
+            assert_eq!(field(c, Raw::Text(Some(s)), &b).ok(), expected, "{s}");
+        }
+        assert!(field(c, Raw::Text(Some("2026-10-03")), &bounds()).is_ok());
+        assert!(
+            field(c, Raw::Text(Some("2026-10-04")), &bounds())
+                .unwrap_err()
+                .reason
+                .contains("after the extract date")
         );
     }
 }

@@ -319,6 +319,7 @@ struct Pass1<'a> {
     /// Buffers reused for every row.
     values: Vec<Value>,
     row: Vec<Value>,
+    hashed: Vec<u8>,
     rows_read: u64,
     warnings: Vec<String>,
     /// Contract column index → where its value is in a record.
@@ -352,6 +353,7 @@ impl<'a> Pass1<'a> {
             key_cols: task.table.key.iter().filter_map(|k| task.table.column_index(k)).collect(),
             values: Vec::new(),
             row: Vec::new(),
+            hashed: Vec::new(),
             rows_read: 0,
             warnings: Vec::new(),
             positions: Vec::new(),
@@ -582,17 +584,19 @@ impl<'a> Pass1<'a> {
         let key = key_string(&self.key_cols, values);
         let mut row = std::mem::take(&mut self.row);
         row.clear();
-        let mut hasher = Sha256::new();
+        let mut hashed = std::mem::take(&mut self.hashed);
+        hashed.clear();
         for (col, v) in table.columns.iter().zip(values.drain(..)) {
             let v = match (col.personal, v) {
                 (Personal::Drop, _) => continue,
                 (Personal::Pseudonymise(domain), Value::Str(s)) => Value::Str(self.task.pseudonymiser.pseudonym(domain, &s)),
                 (_, v) => v,
             };
-            hash_value(&mut hasher, &v);
+            hash_value(&mut hashed, &v);
             row.push(v);
         }
-        let digest = hasher.finalize();
+        let digest = Sha256::digest(&hashed);
+        self.hashed = hashed;
         let mut h = [0u8; 16];
         h.copy_from_slice(&digest[..16]);
         row.push(Value::Int(record as i64));
@@ -816,38 +820,41 @@ fn key_of_json(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) 
     parts.map(|p| p.join("\u{1f}"))
 }
 
-fn hash_value(h: &mut Sha256, v: &Value) {
+/// Append a value's bytes of the row hash to `h`. The row hash is SHA-256
+/// over these bytes of every lake value; they are gathered per row and
+/// hashed at once (the same digest as many small `update`s, at less cost).
+fn hash_value(h: &mut Vec<u8>, v: &Value) {
     match v {
-        Value::Null => h.update([0u8]),
+        Value::Null => h.push(0u8),
         Value::Str(s) => {
-            h.update([1u8]);
-            h.update((s.len() as u64).to_le_bytes());
-            h.update(s.as_bytes());
+            h.push(1u8);
+            h.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            h.extend_from_slice(s.as_bytes());
         }
         Value::Int(i) => {
-            h.update([2u8]);
-            h.update(i.to_le_bytes());
+            h.push(2u8);
+            h.extend_from_slice(&i.to_le_bytes());
         }
-        Value::Bool(b) => h.update([3u8, *b as u8]),
+        Value::Bool(b) => h.extend_from_slice(&[3u8, *b as u8]),
         Value::Ts(t) => {
-            h.update([4u8]);
-            h.update(t.to_le_bytes());
+            h.push(4u8);
+            h.extend_from_slice(&t.to_le_bytes());
         }
         Value::Date(d) => {
-            h.update([5u8]);
-            h.update(d.to_le_bytes());
+            h.push(5u8);
+            h.extend_from_slice(&d.to_le_bytes());
         }
         Value::List(items) => {
-            h.update([6u8]);
-            h.update((items.len() as u64).to_le_bytes());
+            h.push(6u8);
+            h.extend_from_slice(&(items.len() as u64).to_le_bytes());
             for it in items {
-                h.update((it.len() as u64).to_le_bytes());
-                h.update(it.as_bytes());
+                h.extend_from_slice(&(it.len() as u64).to_le_bytes());
+                h.extend_from_slice(it.as_bytes());
             }
         }
         Value::Hash(x) => {
-            h.update([7u8]);
-            h.update(x);
+            h.push(7u8);
+            h.extend_from_slice(x);
         }
     }
 }

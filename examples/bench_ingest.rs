@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
         "{:<18} {:>10} {:>9} {:>10} {:>9} {:>9} {:>11} {:>12}",
         "table", "rows", "MB gz", "MB csv", "seconds", "rows/s", "MB/s (raw)", "peak +MB RSS"
     );
-    let empty = SnapshotState::new();
+    let empty = SnapshotState::default();
     for table in TABLES.iter() {
         let path = landing.join(table.system.name()).join(night.to_string()).join(table.file);
         let gz_bytes = std::fs::metadata(&path)?.len();

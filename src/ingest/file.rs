@@ -10,7 +10,6 @@
 //! only the rows that changed against the base snapshot.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -30,6 +29,7 @@ use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
 use super::batch::Batcher;
+use super::jsonl::{self, Line, LineReader};
 use super::pseudonym::Pseudonymiser;
 use super::validate::{self, NightBounds, Raw, RowError, Value};
 use crate::contract::{self, Format, Kind, Personal, Table};
@@ -39,7 +39,11 @@ use crate::lake::ledger::Rejection;
 const QUARANTINE_VALUE_CHARS: usize = 200;
 
 /// Snapshot state: key → row hash of every entity of the base snapshot.
-pub type SnapshotState = HashMap<String, [u8; 16]>;
+/// The per-row key maps use foldhash, randomly seeded per map (SipHash was a
+/// tenth of the ingest's time; keys come from deliveries, so the seed stays
+/// random).
+pub type SnapshotState = foldhash::HashMap<String, [u8; 16]>;
+type KeyCounts = foldhash::HashMap<String, u32>;
 
 /// What the caller knows before reading the file.
 pub struct FileTask<'a> {
@@ -307,9 +311,15 @@ struct Pass1<'a> {
     batcher: Batcher,
     quarantine: Quarantine,
     /// key → number of valid rows with it.
-    keys: HashMap<String, u32>,
+    keys: KeyCounts,
     /// Keys of rows quarantined in pass 1 (snapshots keep their old version).
-    held: HashSet<String>,
+    held: foldhash::HashSet<String>,
+    /// Contract column indexes of the key's columns.
+    key_cols: Vec<usize>,
+    /// Buffers reused for every row.
+    values: Vec<Value>,
+    row: Vec<Value>,
+    hashed: Vec<u8>,
     rows_read: u64,
     warnings: Vec<String>,
     /// Contract column index → where its value is in a record.
@@ -337,8 +347,13 @@ impl<'a> Pass1<'a> {
                 work_dir: task.work_dir.to_path_buf(),
                 rows: 0,
             },
-            keys: HashMap::new(),
-            held: HashSet::new(),
+            // A snapshot has about as many keys as its base: no rehashing.
+            keys: KeyCounts::with_capacity_and_hasher(task.base_state.map_or(0, |s| s.len()), Default::default()),
+            held: foldhash::HashSet::default(),
+            key_cols: task.table.key.iter().filter_map(|k| task.table.column_index(k)).collect(),
+            values: Vec::new(),
+            row: Vec::new(),
+            hashed: Vec::new(),
             rows_read: 0,
             warnings: Vec::new(),
             positions: Vec::new(),
@@ -389,19 +404,7 @@ impl<'a> Pass1<'a> {
                 self.quarantine_csv(record, line, &rec, &err)?;
                 continue;
             }
-            let mut raw: Vec<Option<&str>> = Vec::with_capacity(self.positions.len());
-            let mut utf8_err = None;
-            for (ci, &pos) in self.positions.iter().enumerate() {
-                let bytes = &rec[pos];
-                match std::str::from_utf8(bytes) {
-                    Ok(s) => raw.push((!s.is_empty()).then_some(s)),
-                    Err(_) => {
-                        utf8_err.get_or_insert(ci);
-                        raw.push(None);
-                    }
-                }
-            }
-            if let Some(ci) = utf8_err {
+            if let Some(ci) = self.positions.iter().position(|&pos| std::str::from_utf8(&rec[pos]).is_err()) {
                 let col = &self.task.table.columns[ci];
                 let err = RowError {
                     column: Some(col.name),
@@ -410,11 +413,19 @@ impl<'a> Pass1<'a> {
                 self.quarantine_csv(record, line, &rec, &err)?;
                 continue;
             }
-            let raws: Vec<Raw<'_>> = raw.iter().map(|s| Raw::Text(*s)).collect();
-            match self.validate_row(raws) {
-                Ok(values) => self.accept(record, line, values)?,
-                Err(err) => self.quarantine_csv(record, line, &rec, &err)?,
-            }
+            let mut values = std::mem::take(&mut self.values);
+            let positions = &self.positions;
+            let checked = self.validate_row(&mut values, |ci| {
+                // Valid UTF-8: checked just above.
+                let s = std::str::from_utf8(&rec[positions[ci]]).unwrap_or_default();
+                Raw::Text((!s.is_empty()).then_some(s))
+            });
+            let done = match checked {
+                Ok(()) => self.accept(record, line, &mut values),
+                Err(err) => self.quarantine_csv(record, line, &rec, &err).map_err(Stop::from),
+            };
+            self.values = values;
+            done?;
         }
         Ok(())
     }
@@ -499,6 +510,7 @@ impl<'a> Pass1<'a> {
         let mut line_no = 0u64;
         let mut unknown: Vec<String> = Vec::new();
         let table = self.task.table;
+        let mut reader = LineReader::new(table);
         loop {
             buf.clear();
             let n = decoded
@@ -519,9 +531,16 @@ impl<'a> Pass1<'a> {
                     .push(record, line_no, &RowError::row("is not valid UTF-8"), "{}".into())?;
                 continue;
             };
-            let obj = match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Object(o)) => o,
-                Ok(_) => {
+            let fields = match reader.read(text, &unknown) {
+                Ok(Line::Object { fields, unknown: new }) => {
+                    for k in new {
+                        if unknown.len() < jsonl::MAX_UNKNOWN {
+                            unknown.push(k);
+                        }
+                    }
+                    fields
+                }
+                Ok(Line::NotObject) => {
                     self.quarantine
                         .push(record, line_no, &RowError::row("is not a JSON object"), "{}".into())?;
                     continue;
@@ -532,23 +551,13 @@ impl<'a> Pass1<'a> {
                     continue;
                 }
             };
-            for k in obj.keys() {
-                if table.column(k).is_none() && !unknown.iter().any(|u| u == k) && unknown.len() < 20 {
-                    unknown.push(k.clone());
-                }
-            }
-            let raws: Vec<Raw<'_>> = table.columns.iter().map(|c| Raw::Json(obj.get(c.name))).collect();
-            match self.validate_row(raws) {
-                Ok(values) => self.accept(record, line_no, values)?,
-                Err(err) => {
-                    let values = json_values(table, &obj);
-                    let key = key_of_json(table, &obj);
-                    if let Some(k) = key {
-                        self.held.insert(k);
-                    }
-                    self.quarantine.push(record, line_no, &err, values)?;
-                }
-            }
+            let mut values = std::mem::take(&mut self.values);
+            let done = match self.validate_row(&mut values, |ci| Raw::Json(Some(&fields[ci]))) {
+                Ok(()) => self.accept(record, line_no, &mut values),
+                Err(err) => self.quarantine_json(record, line_no, text, &err).map_err(Stop::from),
+            };
+            self.values = values;
+            done?;
         }
         if !unknown.is_empty() {
             let names: Vec<String> = unknown.iter().map(|u| truncate(u, 60)).collect();
@@ -558,40 +567,48 @@ impl<'a> Pass1<'a> {
         Ok(())
     }
 
-    fn validate_row(&self, raws: Vec<Raw<'_>>) -> Result<Vec<Value>, RowError> {
+    /// Validate a row into `values` (cleared first): `raw(i)` is the field
+    /// of contract column `i`.
+    fn validate_row<'r>(&self, values: &mut Vec<Value>, mut raw: impl FnMut(usize) -> Raw<'r>) -> Result<(), RowError> {
         let table = self.task.table;
-        let mut values = Vec::with_capacity(raws.len());
-        for (col, raw) in table.columns.iter().zip(raws) {
-            values.push(validate::field(col, raw, &self.bounds)?);
+        values.clear();
+        for (i, col) in table.columns.iter().enumerate() {
+            values.push(validate::field(col, raw(i), &self.bounds)?);
         }
-        validate::row_rules(table, &values)?;
-        Ok(values)
+        validate::row_rules(table, values)
     }
 
-    /// A valid row: pseudonymise, hash, append to the spill.
-    fn accept(&mut self, record: u64, line: u64, values: Vec<Value>) -> Result<(), Stop> {
+    /// A valid row (taken out of `values`): pseudonymise, hash, append to the spill.
+    fn accept(&mut self, record: u64, line: u64, values: &mut Vec<Value>) -> Result<(), Stop> {
         let table = self.task.table;
-        let key = key_string(table, &values);
-        let mut row: Vec<Value> = Vec::with_capacity(values.len() + 4);
-        let mut hasher = Sha256::new();
-        for (col, v) in table.columns.iter().zip(values) {
+        let key = key_string(&self.key_cols, values);
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
+        let mut hashed = std::mem::take(&mut self.hashed);
+        hashed.clear();
+        for (col, v) in table.columns.iter().zip(values.drain(..)) {
             let v = match (col.personal, v) {
                 (Personal::Drop, _) => continue,
                 (Personal::Pseudonymise(domain), Value::Str(s)) => Value::Str(self.task.pseudonymiser.pseudonym(domain, &s)),
                 (_, v) => v,
             };
-            hash_value(&mut hasher, &v);
+            hash_value(&mut hashed, &v);
             row.push(v);
         }
-        let digest = hasher.finalize();
+        let digest = Sha256::digest(&hashed);
+        self.hashed = hashed;
         let mut h = [0u8; 16];
         h.copy_from_slice(&digest[..16]);
         row.push(Value::Int(record as i64));
         row.push(Value::Int(line as i64));
         row.push(Value::Hash(h));
-        row.push(Value::Str(key.clone()));
-        *self.keys.entry(key).or_insert(0) += 1;
+        row.push(Value::Str(key));
         self.batcher.push(&row);
+        // The key goes on into the count, without a copy.
+        if let Some(Value::Str(key)) = row.pop() {
+            *self.keys.entry(key).or_insert(0) += 1;
+        }
+        self.row = row;
         if self.batcher.is_full() {
             self.flush_spill()?;
         }
@@ -604,6 +621,21 @@ impl<'a> Pass1<'a> {
         }
         let batch = self.batcher.finish().map_err(|e| transient("spill batch", e))?;
         self.spill.write(&batch).map_err(|e| transient("spill write", e))
+    }
+
+    /// Rare: the quarantine record of a JSON line is made from a
+    /// `serde_json::Value` of it, as it always was (same text for every value).
+    fn quarantine_json(&mut self, record: u64, line: u64, text: &str, err: &RowError) -> Fail<()> {
+        let table = self.task.table;
+        let obj = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(o)) => o,
+            // Not reached: the same parser read the line as an object.
+            _ => serde_json::Map::new(),
+        };
+        if let Some(k) = key_of_json(table, &obj) {
+            self.held.insert(k);
+        }
+        self.quarantine.push(record, line, err, json_values(table, &obj))
     }
 
     fn quarantine_csv(&mut self, record: u64, line: u64, rec: &csv::ByteRecord, err: &RowError) -> Fail<()> {
@@ -642,7 +674,10 @@ impl<'a> Pass1<'a> {
         self.flush_spill()?;
         self.spill.finish().map_err(|e| transient("spill close", e))?;
         let table = self.task.table;
-        let dups: HashSet<&str> = self.keys.iter().filter(|(_, n)| **n > 1).map(|(k, _)| k.as_str()).collect();
+        // Keys of more than one row, with their count (few). The other keys
+        // move from the counts into the new snapshot state.
+        let mut keys = std::mem::take(&mut self.keys);
+        let dups: KeyCounts = keys.iter().filter(|(_, n)| **n > 1).map(|(k, n)| (k.clone(), *n)).collect();
         let lake_schema = table.lake_schema();
         let n_lake = table.lake_columns().count();
         let night = validate::days_since_epoch(self.task.night);
@@ -654,8 +689,9 @@ impl<'a> Pass1<'a> {
         let reader = FileReader::try_new(spill, None).map_err(|e| transient("spill read", e))?;
         let mut accepted = 0u64;
         let mut stored = 0u64;
-        let mut new_state: SnapshotState = SnapshotState::new();
-        let empty = SnapshotState::new();
+        let mut new_state =
+            SnapshotState::with_capacity_and_hasher(if table.kind == Kind::Snapshot { keys.len() } else { 0 }, Default::default());
+        let empty = SnapshotState::default();
         let base = self.task.base_state.unwrap_or(&empty);
         let is_snapshot = table.kind == Kind::Snapshot;
         let record_col = n_lake;
@@ -664,13 +700,13 @@ impl<'a> Pass1<'a> {
         let key_col = n_lake + 3;
         for batch in reader {
             let batch = batch.map_err(|e| transient("spill read", e))?;
-            let keys = batch.column(key_col).as_string::<i32>();
+            let batch_keys = batch.column(key_col).as_string::<i32>();
             let hashes = batch.column(hash_col).as_fixed_size_binary();
             let mut keep = Vec::with_capacity(batch.num_rows());
             let mut dup_rows = Vec::new();
             for i in 0..batch.num_rows() {
-                let k = keys.value(i);
-                if dups.contains(k) {
+                let k = batch_keys.value(i);
+                if !dups.is_empty() && dups.contains_key(k) {
                     keep.push(false);
                     dup_rows.push(i);
                     continue;
@@ -679,16 +715,18 @@ impl<'a> Pass1<'a> {
                 if is_snapshot {
                     let mut h = [0u8; 16];
                     h.copy_from_slice(hashes.value(i));
-                    new_state.insert(k.to_string(), h);
                     let changed = base.get(k).is_none_or(|h| h.as_slice() != hashes.value(i));
+                    // A key of one row: its string is in the counts.
+                    let owned = keys.remove_entry(k).map_or_else(|| k.to_string(), |(s, _)| s);
+                    new_state.insert(owned, h);
                     keep.push(changed);
                 } else {
                     keep.push(true);
                 }
             }
             for i in dup_rows {
-                let k = keys.value(i);
-                let n = self.keys.get(k).copied().unwrap_or(2);
+                let k = batch_keys.value(i);
+                let n = dups.get(k).copied().unwrap_or(2);
                 let err = RowError::row(format!(
                     "duplicate key ({}): {n} rows of this file have it, all are quarantined and the entity keeps its previous version",
                     table.key.join(", ")
@@ -715,12 +753,21 @@ impl<'a> Pass1<'a> {
         if is_snapshot {
             // Keys of the base that left the snapshot (and were not held back by a bad row).
             // Held keys (bad or duplicated rows) keep their base version.
+            // One look-up per base key.
+            let mut gone: Vec<&String> = Vec::new();
+            let mut kept_back: Vec<(&String, &[u8; 16])> = Vec::new();
             for (k, h) in base {
-                if !new_state.contains_key(k) && (self.held.contains(k) || dups.contains(k.as_str())) {
-                    new_state.insert(k.clone(), *h);
+                if !new_state.contains_key(k) {
+                    if self.held.contains(k) || dups.contains_key(k.as_str()) {
+                        kept_back.push((k, h));
+                    } else {
+                        gone.push(k);
+                    }
                 }
             }
-            let mut gone: Vec<&String> = base.keys().filter(|k| !new_state.contains_key(*k)).collect();
+            for (k, h) in kept_back {
+                new_state.insert(k.clone(), *h);
+            }
             gone.sort();
             let key_idx = table.column_index(table.key[0]).unwrap_or(0);
             let key_lake_pos = table.lake_columns().position(|(i, _)| i == key_idx).unwrap_or(0);
@@ -756,13 +803,16 @@ impl<'a> Pass1<'a> {
     }
 }
 
-fn key_string(table: &Table, values: &[Value]) -> String {
-    let parts: Vec<&str> = table
-        .key
-        .iter()
-        .filter_map(|k| table.column_index(k).and_then(|i| values[i].as_str()))
-        .collect();
-    parts.join("\u{1f}")
+/// The key's string values joined by U+001F (a null part is left out).
+fn key_string(key_cols: &[usize], values: &[Value]) -> String {
+    let mut key = String::new();
+    for (n, part) in key_cols.iter().filter_map(|&i| values[i].as_str()).enumerate() {
+        if n > 0 {
+            key.push('\u{1f}');
+        }
+        key.push_str(part);
+    }
+    key
 }
 
 fn key_of_json(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
@@ -770,38 +820,41 @@ fn key_of_json(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) 
     parts.map(|p| p.join("\u{1f}"))
 }
 
-fn hash_value(h: &mut Sha256, v: &Value) {
+/// Append a value's bytes of the row hash to `h`. The row hash is SHA-256
+/// over these bytes of every lake value; they are gathered per row and
+/// hashed at once (the same digest as many small `update`s, at less cost).
+fn hash_value(h: &mut Vec<u8>, v: &Value) {
     match v {
-        Value::Null => h.update([0u8]),
+        Value::Null => h.push(0u8),
         Value::Str(s) => {
-            h.update([1u8]);
-            h.update((s.len() as u64).to_le_bytes());
-            h.update(s.as_bytes());
+            h.push(1u8);
+            h.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            h.extend_from_slice(s.as_bytes());
         }
         Value::Int(i) => {
-            h.update([2u8]);
-            h.update(i.to_le_bytes());
+            h.push(2u8);
+            h.extend_from_slice(&i.to_le_bytes());
         }
-        Value::Bool(b) => h.update([3u8, *b as u8]),
+        Value::Bool(b) => h.extend_from_slice(&[3u8, *b as u8]),
         Value::Ts(t) => {
-            h.update([4u8]);
-            h.update(t.to_le_bytes());
+            h.push(4u8);
+            h.extend_from_slice(&t.to_le_bytes());
         }
         Value::Date(d) => {
-            h.update([5u8]);
-            h.update(d.to_le_bytes());
+            h.push(5u8);
+            h.extend_from_slice(&d.to_le_bytes());
         }
         Value::List(items) => {
-            h.update([6u8]);
-            h.update((items.len() as u64).to_le_bytes());
+            h.push(6u8);
+            h.extend_from_slice(&(items.len() as u64).to_le_bytes());
             for it in items {
-                h.update((it.len() as u64).to_le_bytes());
-                h.update(it.as_bytes());
+                h.extend_from_slice(&(it.len() as u64).to_le_bytes());
+                h.extend_from_slice(it.as_bytes());
             }
         }
         Value::Hash(x) => {
-            h.update([7u8]);
-            h.update(x);
+            h.push(7u8);
+            h.extend_from_slice(x);
         }
     }
 }

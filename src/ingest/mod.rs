@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod done;
 pub mod file;
+pub mod jsonl;
 pub mod pseudonym;
 pub mod validate;
 
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate};
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use crate::clock::{Clock, jakarta_midnight};
 use crate::config::Config;
@@ -290,7 +291,7 @@ pub async fn ingest(
     opts: &IngestOptions,
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
-    let mut ledger = Ledger::load(lake).await?;
+    let ledger = Ledger::load(lake).await?;
     let plan = plan(landing, &ledger, clock, late_after_hours, opts).await?;
     let mut report = IngestReport {
         pseudonym_key_id: pseudonymiser.as_ref().map(|p| p.key_id().to_string()),
@@ -311,59 +312,192 @@ pub async fn ingest(
         return Ok(report);
     };
     progress.start(plan.to_ingest());
-    // Snapshot state cache: table → (delivery it describes, state).
-    let mut states: HashMap<&'static str, (NightRef, Arc<SnapshotState>)> = HashMap::new();
-    for planned in &plan.nights {
-        let Action::Ingest { version } = planned.action else { continue };
-        let Some(done) = &planned.done else { continue };
-        progress.night(planned.system, planned.night);
-        let span = tracing::info_span!("night", system = %planned.system, night = %planned.night, version);
-        let _enter = span.enter();
-        let outcome = ingest_night(
-            landing,
-            lake,
-            &mut ledger,
-            &mut states,
-            &pseudonymiser,
-            work_dir,
-            planned,
-            version,
-            done,
-        )
-        .await?;
-        match &outcome {
-            NightOutcome::Ingested { files, .. } => {
-                let read: u64 = files.iter().map(|f| f.rows_read).sum();
-                let q: u64 = files.iter().map(|f| f.rows_quarantined).sum();
-                info!(rows_read = read, rows_quarantined = q, "night ingested");
-            }
-            NightOutcome::Rejected(r) => warn!(reason = %r, "night rejected"),
-            NightOutcome::Failed(e) => warn!(error = %e, "night not ingested (will retry)"),
-        }
-        report.results.push(NightResult {
-            system: planned.system,
-            night: planned.night,
-            version,
-            outcome,
-        });
-    }
+    // The two systems share nothing but the ledger (different landing
+    // folders, tables, lake files and ledger paths; a snapshot's base and
+    // state are looked up within its own system), so their nights are read
+    // and checked by two concurrent sequences, each in its own night order,
+    // and both cores work. Their lake writes still happen night by night in
+    // plan order (see [`Turns`]). The ledger is locked only for short reads
+    // and for each commit.
+    let ledger = tokio::sync::Mutex::new(ledger);
+    let turns = Turns::new();
+    let [first, second] =
+        System::ALL.map(|system| ingest_system(system, &plan, landing, lake, &ledger, &pseudonymiser, work_dir, progress, &turns));
+    let (first, second) = futures::join!(first, second);
+    let (mut results, second) = match (first, second) {
+        (Ok(a), Ok(b)) => (a, b),
+        // The error a one-by-one run would have met first.
+        (Err((ta, a)), Err((tb, b))) => return Err(if ta <= tb { a } else { b }),
+        (Err((_, e)), _) | (_, Err((_, e))) => return Err(e),
+    };
+    results.extend(second);
+    // Reported in plan order, as when the nights ran one after the other.
+    results.sort_by_key(|(i, _)| *i);
+    report.results = results.into_iter().map(|(_, r)| r).collect();
     progress.done();
     report.plan = plan;
     Ok(report)
+}
+
+/// The order of the lake writes of the two concurrent sequences: each night
+/// to ingest has a turn (its rank in plan order), and its uploads and ledger
+/// commit wait until every earlier night is done. So the lake, after a run
+/// that stops at any moment, holds exactly what a run taking the nights one
+/// after the other would have left: a night is written only if every earlier
+/// one was, and an error stops every later night before it writes anything.
+struct Turns {
+    /// The turn that may write now, and the first turn that stopped with an
+    /// error (`usize::MAX`: none).
+    state: tokio::sync::watch::Sender<(usize, usize)>,
+}
+
+impl Turns {
+    fn new() -> Self {
+        Turns {
+            state: tokio::sync::watch::Sender::new((0, usize::MAX)),
+        }
+    }
+
+    /// Wait until `turn` may write; false when an earlier night stopped the
+    /// run (then nothing of this night may be written).
+    async fn wait(&self, turn: usize) -> bool {
+        let mut rx = self.state.subscribe();
+        let ready = rx.wait_for(|&(now, failed)| now == turn || failed < turn).await;
+        ready.is_ok_and(|s| s.0 == turn)
+    }
+
+    /// `turn` is over (its writes are done, or it had none).
+    fn done(&self, turn: usize) {
+        self.state.send_modify(|s| {
+            if s.0 == turn {
+                s.0 = turn + 1;
+            }
+        });
+    }
+
+    /// `turn` stopped with an error: no later night may write.
+    fn failed(&self, turn: usize) {
+        self.state.send_modify(|s| s.1 = s.1.min(turn));
+    }
+}
+
+/// A night's place in [`Turns`].
+#[derive(Clone, Copy)]
+struct Turn<'a> {
+    turns: &'a Turns,
+    turn: usize,
+}
+
+impl Turn<'_> {
+    async fn wait(self) -> bool {
+        self.turns.wait(self.turn).await
+    }
+}
+
+/// The planned nights of one system, in plan (date) order; each result is
+/// paired with its night's position in the plan. An error comes with the
+/// night's turn.
+#[allow(clippy::too_many_arguments)]
+async fn ingest_system(
+    system: System,
+    plan: &Plan,
+    landing: &Location,
+    lake: &Location,
+    ledger: &tokio::sync::Mutex<Ledger>,
+    pseudonymiser: &Arc<Pseudonymiser>,
+    work_dir: &std::path::Path,
+    progress: &dyn Progress,
+    turns: &Turns,
+) -> Result<Vec<(usize, NightResult)>, (usize, IngestError)> {
+    // Snapshot state cache: table → (delivery it describes, state). Tables
+    // belong to one system, so each sequence keeps its own.
+    let mut states: HashMap<&'static str, (NightRef, Arc<SnapshotState>)> = HashMap::new();
+    let mut results = Vec::new();
+    let to_ingest = plan
+        .nights
+        .iter()
+        .enumerate()
+        .filter_map(|(i, planned)| match (&planned.action, &planned.done) {
+            (Action::Ingest { version }, Some(done)) => Some((i, planned, *version, done)),
+            _ => None,
+        });
+    for (turn, (i, planned, version, done)) in to_ingest.enumerate() {
+        if planned.system != system {
+            continue;
+        }
+        let turn = Turn { turns, turn };
+        progress.night(planned.system, planned.night);
+        let span = tracing::info_span!("night", system = %planned.system, night = %planned.night, version);
+        // `instrument`, not `enter`: the other system's night runs on the
+        // same task between this one's awaits.
+        let outcome = async {
+            let outcome = ingest_night(
+                landing,
+                lake,
+                ledger,
+                &mut states,
+                pseudonymiser,
+                work_dir,
+                planned,
+                version,
+                done,
+                turn,
+            )
+            .await?;
+            match &outcome {
+                Some(NightOutcome::Ingested { files, .. }) => {
+                    let read: u64 = files.iter().map(|f| f.rows_read).sum();
+                    let q: u64 = files.iter().map(|f| f.rows_quarantined).sum();
+                    info!(rows_read = read, rows_quarantined = q, "night ingested");
+                }
+                Some(NightOutcome::Rejected(r)) => warn!(reason = %r, "night rejected"),
+                Some(NightOutcome::Failed(e)) => warn!(error = %e, "night not ingested (will retry)"),
+                None => {}
+            }
+            Ok::<_, IngestError>(outcome)
+        }
+        .instrument(span)
+        .await;
+        let outcome = match outcome {
+            Ok(Some(o)) => o,
+            // An earlier night stopped the run: this one wrote nothing.
+            Ok(None) => break,
+            Err(e) => {
+                turns.failed(turn.turn);
+                return Err((turn.turn, e));
+            }
+        };
+        // A night without writes (failed) also waits for its turn to end it.
+        if !turn.wait().await {
+            break;
+        }
+        turns.done(turn.turn);
+        results.push((
+            i,
+            NightResult {
+                system: planned.system,
+                night: planned.night,
+                version,
+                outcome,
+            },
+        ));
+    }
+    Ok(results)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn ingest_night(
     landing: &Location,
     lake: &Location,
-    ledger: &mut Ledger,
+    ledger: &tokio::sync::Mutex<Ledger>,
     states: &mut HashMap<&'static str, (NightRef, Arc<SnapshotState>)>,
     pseudonymiser: &Arc<Pseudonymiser>,
     work_dir: &std::path::Path,
     planned: &PlannedNight,
     version: u32,
     done_bytes: &bytes::Bytes,
-) -> Result<NightOutcome, IngestError> {
+    turn: Turn<'_>,
+) -> Result<Option<NightOutcome>, IngestError> {
     let system = planned.system;
     let night = planned.night;
     let dir = format!("{system}/{night}");
@@ -398,7 +532,7 @@ async fn ingest_night(
                 column: None,
                 message: e.message,
             };
-            return commit_rejection(lake, ledger, rejected(entry, r)).await;
+            return commit_rejection(lake, ledger, rejected(entry, r), turn).await;
         }
     };
     entry.done_lists_checksums = parsed.checksums.is_some();
@@ -412,14 +546,14 @@ async fn ingest_night(
             column: None,
             message: "is a symbolic link; no file in a night folder may be a link".into(),
         };
-        return commit_rejection(lake, ledger, rejected(entry, r)).await;
+        return commit_rejection(lake, ledger, rejected(entry, r), turn).await;
     }
     // 3. Contract files present; anything else is ignored with a warning.
     // One listing of the folder gives names, sizes and versions.
     let listing = match landing.list_dir(&dir).await {
         Ok(l) => l,
         // Like a failed read: nothing is recorded, the next run tries again.
-        Err(e) => return Ok(NightOutcome::Failed(e.to_string())),
+        Err(e) => return Ok(Some(NightOutcome::Failed(e.to_string()))),
     };
     let contract_files: Vec<&str> = system.tables().map(|t| t.file).collect();
     entry.ignored_files = listing
@@ -445,20 +579,30 @@ async fn ingest_night(
                     column: None,
                     message: "contract file missing from the night folder".into(),
                 };
-                return commit_rejection(lake, ledger, rejected(entry, r)).await;
+                return commit_rejection(lake, ledger, rejected(entry, r), turn).await;
             }
         }
     }
     // 4. Snapshot bases.
     let mut bases: HashMap<&'static str, (Option<NightRef>, Option<u64>, Arc<SnapshotState>)> = HashMap::new();
     for t in system.tables().filter(|t| t.kind == Kind::Snapshot) {
-        let base_entry = ledger.snapshot_base(t, night);
-        let base_ref = base_entry.map(LedgerEntry::night_ref);
-        let base_rows = base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read);
+        let (base_ref, base_rows) = {
+            let ledger = ledger.lock().await;
+            let base_entry = ledger.snapshot_base(t, night);
+            (
+                base_entry.map(LedgerEntry::night_ref),
+                base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read),
+            )
+        };
         let state = match (base_ref, states.get(t.name)) {
-            (None, _) => Arc::new(SnapshotState::new()),
+            (None, _) => Arc::new(SnapshotState::default()),
             (Some(b), Some((at, s))) if *at == b => s.clone(),
-            (Some(b), _) => Arc::new(lake::snapshot_state(lake, ledger, t, b).await?),
+            (Some(b), _) => {
+                // Rare (the first night of a run): read from a copy, so that
+                // the other system's commits do not wait for the lake reads.
+                let view = ledger.lock().await.clone();
+                Arc::new(lake::snapshot_state(lake, &view, t, b).await?)
+            }
         };
         bases.insert(t.name, (base_ref, base_rows, state));
     }
@@ -522,15 +666,19 @@ async fn ingest_night(
         Err(FileFailure::Transient(m)) => Some(m.clone()),
         _ => None,
     }) {
-        return Ok(NightOutcome::Failed(msg));
+        return Ok(Some(NightOutcome::Failed(msg)));
     }
     if let Some(r) = outputs.iter().find_map(|(_, r)| match r {
         Err(FileFailure::Reject(r)) => Some(r.clone()),
         _ => None,
     }) {
-        return commit_rejection(lake, ledger, rejected(entry, r)).await;
+        return commit_rejection(lake, ledger, rejected(entry, r), turn).await;
     }
-    // 7. Upload (a few files at a time), then commit the ledger entry last.
+    // 7. Upload (a few files at a time), then commit the ledger entry last;
+    // after every earlier night of the plan.
+    if !turn.wait().await {
+        return Ok(None);
+    }
     let uploads: Vec<(&std::path::Path, String)> = outputs
         .iter()
         .filter_map(|(t, r)| r.as_ref().ok().map(|out| (t, out)))
@@ -583,14 +731,22 @@ async fn ingest_night(
     let files = entry.files.clone();
     let ignored_files = entry.ignored_files.clone();
     let at = entry.night_ref();
-    ledger.commit(lake, entry).await?;
+    ledger.lock().await.commit(lake, entry).await?;
     for (name, s) in new_states {
         states.insert(name, (at, s));
     }
-    Ok(NightOutcome::Ingested { files, ignored_files })
+    Ok(Some(NightOutcome::Ingested { files, ignored_files }))
 }
 
-async fn commit_rejection(lake: &Location, ledger: &mut Ledger, entry: LedgerEntry) -> Result<NightOutcome, IngestError> {
+async fn commit_rejection(
+    lake: &Location,
+    ledger: &tokio::sync::Mutex<Ledger>,
+    entry: LedgerEntry,
+    turn: Turn<'_>,
+) -> Result<Option<NightOutcome>, IngestError> {
+    if !turn.wait().await {
+        return Ok(None);
+    }
     let r = entry.rejection.clone().unwrap_or_else(|| Rejection {
         file: None,
         record: None,
@@ -598,6 +754,6 @@ async fn commit_rejection(lake: &Location, ledger: &mut Ledger, entry: LedgerEnt
         column: None,
         message: "rejected".into(),
     });
-    ledger.commit(lake, entry).await?;
-    Ok(NightOutcome::Rejected(r))
+    ledger.lock().await.commit(lake, entry).await?;
+    Ok(Some(NightOutcome::Rejected(r)))
 }

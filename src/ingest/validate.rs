@@ -2,6 +2,8 @@
 //! a reason out. Reasons name the column and the rule, never the value (a
 //! value may be personal data).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate};
 
 use crate::contract::reference::{is_bps_province, is_province};
@@ -79,12 +81,52 @@ pub enum Raw<'a> {
     /// CSV text (`None` = empty field = null).
     Text(Option<&'a str>),
     /// JSON value (`None` = absent key or `null`).
-    Json(Option<&'a serde_json::Value>),
+    Json(Option<&'a Json<'a>>),
+}
+
+/// A JSON value as validation sees it: what `serde_json` parsed, without a
+/// `serde_json::Value` (no map per row, strings borrowed from the line unless
+/// they hold escapes). Numbers keep exactly the distinctions that
+/// `serde_json::Number` makes, so a value is accepted or refused as before.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Json<'a> {
+    /// `null` (also: a key absent from the object).
+    #[default]
+    Null,
+    Bool(bool),
+    /// An integer read as unsigned: `0 ..= u64::MAX`.
+    PosInt(u64),
+    /// A negative integer that fits an `i64`.
+    NegInt(i64),
+    /// A number with a fraction or an exponent, a larger integer, or `-0`.
+    Float,
+    Str(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    /// An object (validation never looks inside one).
+    Object,
+}
+
+impl<'a> Json<'a> {
+    /// The same value from a parsed `serde_json::Value`.
+    pub fn from_value(v: &'a serde_json::Value) -> Json<'a> {
+        match v {
+            serde_json::Value::Null => Json::Null,
+            serde_json::Value::Bool(b) => Json::Bool(*b),
+            serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => Json::PosInt(u),
+                (None, Some(i)) => Json::NegInt(i),
+                (None, None) => Json::Float,
+            },
+            serde_json::Value::String(s) => Json::Str(Cow::Borrowed(s)),
+            serde_json::Value::Array(items) => Json::Array(items.iter().map(Json::from_value).collect()),
+            serde_json::Value::Object(_) => Json::Object,
+        }
+    }
 }
 
 pub fn field(col: &Column, raw: Raw<'_>, bounds: &NightBounds) -> Result<Value, RowError> {
     let value = match raw {
-        Raw::Text(None) | Raw::Json(None) | Raw::Json(Some(serde_json::Value::Null)) => Value::Null,
+        Raw::Text(None) | Raw::Json(None) | Raw::Json(Some(Json::Null)) => Value::Null,
         Raw::Text(Some(s)) => from_text(col, s, bounds)?,
         Raw::Json(Some(v)) => from_json(col, v, bounds)?,
     };
@@ -159,8 +201,11 @@ fn parse_date(col: &Column, s: &str, bounds: &NightBounds) -> Result<Value, RowE
     let b = s.as_bytes();
     let shape_ok =
         b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    // The shape is checked: digits where `%Y-%m-%d` wants them, so the
+    // numbers are read directly (`parse_from_str` parsed its format each call).
+    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
     let d = shape_ok
-        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .then(|| NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10)))
         .flatten()
         .ok_or_else(|| RowError::col(col, "is not a date YYYY-MM-DD"))?;
     if d > bounds.night {
@@ -169,18 +214,18 @@ fn parse_date(col: &Column, s: &str, bounds: &NightBounds) -> Result<Value, RowE
     Ok(Value::Date(days_since_epoch(d)))
 }
 
-fn json_kind(v: &serde_json::Value) -> &'static str {
+fn json_kind(v: &Json<'_>) -> &'static str {
     match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::PosInt(_) | Json::NegInt(_) | Json::Float => "a number",
+        Json::Str(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object => "an object",
     }
 }
 
-fn from_json(col: &Column, v: &serde_json::Value, bounds: &NightBounds) -> Result<Value, RowError> {
+fn from_json(col: &Column, v: &Json<'_>, bounds: &NightBounds) -> Result<Value, RowError> {
     let type_err = || {
         RowError::col(
             col,
@@ -188,30 +233,24 @@ fn from_json(col: &Column, v: &serde_json::Value, bounds: &NightBounds) -> Resul
         )
     };
     match (col.ty, v) {
-        (ColType::Str, serde_json::Value::String(s)) => Ok(Value::Str(s.clone())),
-        (ColType::Int, serde_json::Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                if i < 0 {
-                    return Err(RowError::col(col, "is negative: counts and amounts are never negative"));
-                }
-                Ok(Value::Int(i))
-            } else if n.is_u64() {
-                Err(RowError::col(col, "is out of range for a 64-bit whole number"))
-            } else {
-                Err(RowError::col(
-                    col,
-                    "is not a whole number: an int is written without fraction or exponent (25, never 25.0 or 2.5e1)",
-                ))
-            }
-        }
-        (ColType::Bool, serde_json::Value::Bool(b)) => Ok(Value::Bool(*b)),
-        (ColType::Timestamp, serde_json::Value::String(s)) => parse_timestamp(col, s, bounds),
-        (ColType::Date, serde_json::Value::String(s)) => parse_date(col, s, bounds),
-        (ColType::StrList, serde_json::Value::Array(items)) => {
+        (ColType::Str, Json::Str(s)) => Ok(Value::Str(String::from(s.as_ref()))),
+        (ColType::Int, Json::PosInt(u)) => match i64::try_from(*u) {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => Err(RowError::col(col, "is out of range for a 64-bit whole number")),
+        },
+        (ColType::Int, Json::NegInt(_)) => Err(RowError::col(col, "is negative: counts and amounts are never negative")),
+        (ColType::Int, Json::Float) => Err(RowError::col(
+            col,
+            "is not a whole number: an int is written without fraction or exponent (25, never 25.0 or 2.5e1)",
+        )),
+        (ColType::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
+        (ColType::Timestamp, Json::Str(s)) => parse_timestamp(col, s, bounds),
+        (ColType::Date, Json::Str(s)) => parse_date(col, s, bounds),
+        (ColType::StrList, Json::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 match item {
-                    serde_json::Value::String(s) => out.push(s.clone()),
+                    Json::Str(s) => out.push(String::from(s.as_ref())),
                     other => {
                         return Err(RowError::col(
                             col,
@@ -384,10 +423,10 @@ mod tests {
         assert!(field(c, Raw::Text(Some("2.5")), &b).is_err());
         for bad in ["25.0", "2.5e1", "\"25\"", "1e3"] {
             let v: serde_json::Value = serde_json::from_str(bad).unwrap();
-            assert!(field(c, Raw::Json(Some(&v)), &b).is_err(), "{bad}");
+            assert!(field(c, Raw::Json(Some(&Json::from_value(&v))), &b).is_err(), "{bad}");
         }
         let v: serde_json::Value = serde_json::from_str("25").unwrap();
-        assert_eq!(field(c, Raw::Json(Some(&v)), &b), Ok(Value::Int(25)));
+        assert_eq!(field(c, Raw::Json(Some(&Json::from_value(&v))), &b), Ok(Value::Int(25)));
     }
 
     #[test]
@@ -407,17 +446,58 @@ mod tests {
         assert!(field(col("companies", "province_code"), Raw::Text(Some("96")), &b).is_ok());
         assert!(field(col("contributions", "period"), Raw::Text(Some("2026-13")), &b).is_err());
         let v: serde_json::Value = serde_json::from_str(r#"["JKK","JKK"]"#).unwrap();
-        assert!(field(col("employers", "programs"), Raw::Json(Some(&v)), &b).is_err());
+        assert!(field(col("employers", "programs"), Raw::Json(Some(&Json::from_value(&v))), &b).is_err());
         let v: serde_json::Value = serde_json::from_str(r#"["JP","JKK"]"#).unwrap();
         assert_eq!(
-            field(col("employers", "programs"), Raw::Json(Some(&v)), &b),
+            field(col("employers", "programs"), Raw::Json(Some(&Json::from_value(&v))), &b),
             Ok(Value::List(vec!["JKK".into(), "JP".into()])),
             "stored in contract order"
         );
         let v: serde_json::Value = serde_json::from_str(r#"[]"#).unwrap();
         assert_eq!(
-            field(col("employers", "programs"), Raw::Json(Some(&v)), &b),
+            field(col("employers", "programs"), Raw::Json(Some(&Json::from_value(&v))), &b),
             Ok(Value::List(vec![]))
+        );
+    }
+
+    #[test]
+    fn dates_read_like_chrono_parse_from_str() {
+        let c = col("employers", "registered_on");
+        let b = NightBounds::new(NaiveDate::from_ymd_opt(2999, 12, 31).unwrap());
+        for s in [
+            "2026-10-03",
+            "2024-02-29",
+            "2023-02-29",
+            "2026-00-10",
+            "2026-13-01",
+            "2026-04-31",
+            "2026-04-00",
+            "0000-01-01",
+            "1970-01-01",
+            "2026-1-03",
+            "2026/10/03",
+            "20261003xx",
+            "2026-10-0a",
+            "+026-10-03",
+            "２０２６-10-03",
+        ] {
+            let expected = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .filter(|_| {
+                    s.len() == 10
+                        && s.bytes()
+                            .enumerate()
+                            .all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() })
+                })
+                .map(|d| Value::Date(days_since_epoch(d)));
+            assert_eq!(field(c, Raw::Text(Some(s)), &b).ok(), expected, "{s}");
+        }
+        assert!(field(c, Raw::Text(Some("2026-10-03")), &bounds()).is_ok());
+        assert!(
+            field(c, Raw::Text(Some("2026-10-04")), &bounds())
+                .unwrap_err()
+                .reason
+                .contains("after the extract date")
         );
     }
 }

@@ -76,13 +76,13 @@ pub async fn snapshot_state(
     ledger: &ledger::Ledger,
     table: &crate::contract::Table,
     at: ledger::NightRef,
-) -> Result<std::collections::HashMap<String, [u8; 16]>, LakeError> {
+) -> Result<crate::ingest::file::SnapshotState, LakeError> {
     use arrow::array::AsArray;
     use futures::StreamExt;
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 
-    let mut state = std::collections::HashMap::new();
+    let mut state = crate::ingest::file::SnapshotState::default();
     let key = table.key[0];
     for path in ledger.snapshot_chain(table, at) {
         let perr = |source| LakeError::Parquet {

@@ -329,10 +329,15 @@ async fn two_daemons_on_one_state_never_overlap_and_run_each_slot_once() {
 /// A landing of demo extracts for the 45 nights up to yesterday (Jakarta),
 /// so that "the month before the slot" is fully covered whatever today is.
 fn live_setup(dir: &Path, schedules: &[(&str, &str)]) -> PathBuf {
+    live_setup_nights(dir, schedules, 45)
+}
+
+/// [`live_setup`] with a landing of `nights` nights (more: a longer ingest).
+fn live_setup_nights(dir: &Path, schedules: &[(&str, &str)], nights: u32) -> PathBuf {
     let today = SystemClock.today_jakarta();
     let mut opts = wasnaker::demo::DemoOptions::demo();
-    opts.nights = 45;
-    opts.first_night = today - chrono::Duration::days(45);
+    opts.nights = nights;
+    opts.first_night = today - chrono::Duration::days(i64::from(nights));
     wasnaker::demo::generate(&opts, &mut wasnaker::demo::dir_sink(&dir.join("landing"))).unwrap();
     std::fs::write(dir.join("pseudonym.key"), crate::common::KEY).unwrap();
     std::fs::create_dir_all(dir.join("schedules")).unwrap();
@@ -656,12 +661,16 @@ async fn a_night_missing_at_the_deadline_is_recorded_incomplete_and_ingested_whe
 #[test]
 fn a_run_over_its_timeout_is_killed_and_failed_and_a_stop_past_the_grace_abandons_it() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = live_setup(
+    // Enough nights that the two 1 s attempts leave an ingest of several
+    // seconds for the attempt that is stopped below (both systems are
+    // ingested side by side, so 45 nights were nearly done after 2 s).
+    let cfg = live_setup_nights(
         dir.path(),
         &[(
             "nightly-ingest",
             "job = \"ingest\"\ncron = \"0 0 1 1 *\"\ntimezone = \"UTC\"\ntimeout = \"1s\"\n[retry]\nattempts = 2\nbackoff = \"1s\"\n",
         )],
+        150,
     );
     let state = dir.path().join("state");
     let h = History::new(&state);

@@ -3,6 +3,7 @@
 #
 # Usage: bench/run.sh [--scales 1,2,4] [--reps 3] [--ingest-reps 1] [--month 2026-10]
 #                     [--root DIR] [--landing SCALE=PATH]... [--threads N]
+#                     [--duckdb-scales 1,2,4]
 #
 # For each scale N (the national demo landing × N, `DemoOptions.multiplier`):
 #  1. generates the landing into ROOT/xN/landing unless it exists or
@@ -17,6 +18,8 @@
 #  4. checks that DuckDB's five tables equal wasnaker's CSVs;
 #  5. prints the table (median wall s, rows/s, peak RSS, ratio) and, with
 #     several scales, the growth against the smallest.
+# --duckdb-scales: the scales at which the DuckDB side also runs (default:
+# all); the others time wasnaker only, for the growth table.
 # Every timed command runs under /usr/bin/time -v. Results go to
 # ROOT/xN/results/; a step whose result file exists (exit status 0) is not
 # rerun, so an interrupted run resumes (delete results/ to measure again).
@@ -27,7 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
-scales="1,2,4"; reps=3; ingest_reps=1; month="2026-10"; threads=""
+scales="1,2,4"; duckdb_scales=""; reps=3; ingest_reps=1; month="2026-10"; threads=""
 root="${TMPDIR:-/tmp}/wasnaker-bench"
 declare -A landing_of=()
 while [ $# -gt 0 ]; do
@@ -39,7 +42,8 @@ while [ $# -gt 0 ]; do
     --root) root="$2"; shift 2 ;;
     --landing) landing_of["${2%%=*}"]="${2#*=}"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --duckdb-scales) duckdb_scales="$2"; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -106,8 +110,9 @@ for n in "${scale_list[@]}"; do
     if ! ok "$res/ingest-wasnaker-r$i.time"; then rm -rf "$w/lake" "$w/work"; mkdir -p "$w/work"; fi
     timed "ingest-wasnaker-r$i" "$bin" --config "$w/wasnaker.toml" --log warn ingest
   done
+  duck=1; case ",${duckdb_scales:-$scales}," in *",$n,"*) ;; *) duck=0 ;; esac
   # --- ingest: DuckDB plain conversion of the same files ---
-  for i in $(seq 1 "$ingest_reps"); do
+  for i in $(seq 1 "$((duck ? ingest_reps : 0))"); do
     if ! ok "$res/ingest-duckdb-r$i.time"; then rm -rf "$dir/duckdb-parquet"; fi
     timed "ingest-duckdb-r$i" "${dd[@]}" convert --landing "$landing" --out "$dir/duckdb-parquet" \
       --summary "$res/ingest-duckdb-r$i.json" "${dd_threads[@]}"
@@ -118,13 +123,16 @@ for n in "${scale_list[@]}"; do
     ok "$res/report-wasnaker-r$i.time" || rm -rf "$res/report-wasnaker-r$i.data"
     timed "report-wasnaker-r$i" "$bin" --config "$w/wasnaker.toml" --log warn report --month "$month" \
       --out "$res/report-wasnaker-r$i.data" --timings
+    [ "$duck" = 1 ] || continue
     timed "report-duckdb-r$i" "${dd[@]}" report --lake "$w/lake" --month "$month" --trend \
       --out "$res/report-duckdb-r$i.data" "${dd_threads[@]}"
   done
 
-  echo "  outputs, wasnaker vs DuckDB (report-*-r1):"
-  "${dd[@]}" compare "$res/report-wasnaker-r1.data/data" "$res/report-duckdb-r1.data" | tee "$res/compare.txt" \
-    | sed 's/^/    /' || echo "    DIFFERENCES: see $res/compare.txt"
+  if [ "$duck" = 1 ]; then
+    echo "  outputs, wasnaker vs DuckDB (report-*-r1):"
+    "${dd[@]}" compare "$res/report-wasnaker-r1.data/data" "$res/report-duckdb-r1.data" | tee "$res/compare.txt" \
+      | sed 's/^/    /' || echo "    DIFFERENCES: see $res/compare.txt"
+  fi
   kill "$sampler" 2>/dev/null || true
 done
 

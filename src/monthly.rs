@@ -138,6 +138,7 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
         month: Some(month),
         as_of: req.as_of,
         allow_stale_snapshot: req.allow_stale_snapshot || cfg.report.allow_stale_snapshot,
+        ..Default::default()
     };
     let mut timings = Vec::new();
     let started = Instant::now();
@@ -206,14 +207,26 @@ async fn trend(
     let Some(_) = queries.get(SOURCE) else { return Ok(Vec::new()) };
     // The query and what it depends on.
     let mut needed: BTreeSet<String> = BTreeSet::new();
+    let mut reads: BTreeSet<String> = BTreeSet::new();
     let mut todo = vec![SOURCE.to_string()];
     while let Some(n) = todo.pop() {
+        reads.insert(n.clone());
         if let Some(q) = queries.get(&n)
             && needed.insert(n)
         {
             todo.extend(q.reads.iter().cloned());
         }
     }
+    // The lake tables behind the views they read (`complaints`, `complaints_history`, `lake_complaints`).
+    let lake_tables: Vec<&'static str> = crate::contract::TABLES
+        .iter()
+        .map(|t| t.name)
+        .filter(|name| {
+            [name.to_string(), format!("{name}_history"), format!("lake_{name}")]
+                .iter()
+                .any(|v| reads.contains(v))
+        })
+        .collect();
     let sources: Vec<(PathBuf, Vec<u8>)> = queries
         .queries()
         .iter()
@@ -231,6 +244,7 @@ async fn trend(
             month: None,
             as_of: Some(as_of),
             allow_stale_snapshot: true,
+            only: Some(lake_tables),
         },
     )
     .await?;

@@ -38,6 +38,7 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<ExitCode> {
         month: args.month,
         as_of: args.as_of,
         allow_stale_snapshot: true,
+        ..Default::default()
     };
     let views = context::open(&cfg.engine, &lake, &ledger, &opts).await?;
     for w in &views.warnings {

@@ -161,6 +161,7 @@ pub async fn recompute_on(engine: &Engine, report: &mut VerifyReport, bundle: &L
         as_of: Some(as_of),
         // A stale snapshot was allowed when the bundle was made (it could not exist otherwise); the manifest's warnings say so.
         allow_stale_snapshot: true,
+        ..Default::default()
     };
     let views = match context::open(engine, lake, &ledger, &opts).await {
         Ok(v) => v,

@@ -238,6 +238,7 @@ pub async fn query_csv(lake: &Location, sql: &str, month: Option<&str>, as_of: O
         month: month.map(|m| m.parse().unwrap()),
         as_of: as_of.map(date),
         allow_stale_snapshot: true,
+        ..Default::default()
     };
     let views = wasnaker::lake::context::open(&wasnaker::engine::Engine::Local, lake, &ledger, &opts)
         .await

@@ -65,6 +65,7 @@ async fn demo_month_produces_every_table_and_totals_reconcile() {
             month: Some(Month::parse("2026-09").unwrap()),
             as_of: None,
             allow_stale_snapshot: false,
+            ..Default::default()
         },
     )
     .await

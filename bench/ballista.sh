@@ -2,7 +2,7 @@
 # Local engine vs Ballista (issue #9). Run by hand, not in CI.
 #
 # Usage: bench/ballista.sh [--scale 4] [--reps 3] [--month 2026-10] [--root DIR]
-#                          [--engines local,standalone,df://host:50050]
+#                          [--engines local,standalone,df://host:50050] [--summary]
 #
 # Times `wasnaker report --month MONTH --out …` (views, every query of
 # queries/ and the 12-month trend; no HTML/XLSX/signature) on each engine over
@@ -15,12 +15,13 @@
 # `standalone` starts a Ballista scheduler and executor inside the wasnaker
 # process: every plan is serialised, scheduled in stages and shuffled over
 # Arrow Flight on one machine. A df:// engine needs the lake on shared
-# storage; then pass a config of your own with WASNAKER_CONFIG.
+# storage; then pass a config of your own with WASNAKER_CONFIG. --summary
+# prints the table of the runs already made.
 # The wasnaker binary: $WASNAKER_BIN if set, else `cargo build --release`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scale=4; reps=3; month="2026-10"; engines="local,standalone"
+scale=4; reps=3; month="2026-10"; engines="local,standalone"; summary_only=0
 root="${TMPDIR:-/tmp}/wasnaker-bench"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -29,7 +30,8 @@ while [ $# -gt 0 ]; do
     --month) month="$2"; shift 2 ;;
     --root) root="$2"; shift 2 ;;
     --engines) engines="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --summary) summary_only=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +56,7 @@ for e in "${engine_list[@]}"; do
   printf '\n[engine]\nurl = "%s"\n' "$e" >> "$w/engine-$n.toml"
 done
 
-for i in $(seq 1 "$reps"); do
+for i in $(seq 1 "$((summary_only ? 0 : reps))"); do
   for e in "${engine_list[@]}"; do
     n="$(name_of "$e")"; out="$res/$n-r$i"
     rm -rf "$out.data"
@@ -69,7 +71,7 @@ seconds() {  # wall seconds from a /usr/bin/time -v file
   awk -F': ' '/Elapsed/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"
 }
 cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
-rss() { awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$1"; }
+rss() { awk -F': ' '/Maximum resident/ { printf "%.0f\n", $2 / 1024 }' "$1"; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo

@@ -67,6 +67,16 @@ pub fn same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: 
     }
 }
 
+/// The demo generator's October 2026 (31 nights of both systems) in `dir/landing`.
+pub fn october_demo_landing(dir: &Path) -> PathBuf {
+    let landing = dir.join("landing");
+    let mut opts = DemoOptions::demo();
+    opts.first_night = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    opts.nights = 31;
+    wasnaker::demo::generate(&opts, &mut wasnaker::demo::dir_sink(&landing)).unwrap();
+    landing
+}
+
 pub fn october() -> MonthlyRequest {
     MonthlyRequest {
         month: Some(Month::parse("2026-10").unwrap()),
@@ -81,12 +91,7 @@ async fn landing_lake_and_bundle_on_s3_give_the_bytes_of_a_local_run() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    // The demo generator's October 2026: 31 nights of both systems.
-    let landing = dir.path().join("landing");
-    let mut opts = DemoOptions::demo();
-    opts.first_night = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    opts.nights = 31;
-    wasnaker::demo::generate(&opts, &mut wasnaker::demo::dir_sink(&landing)).unwrap();
+    let landing = october_demo_landing(dir.path());
     let clock = FixedClock("2026-11-02T00:00:00Z".parse().unwrap());
 
     // The reference: everything on the local disk.

@@ -9,15 +9,12 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-
 use wasnaker::clock::FixedClock;
-use wasnaker::demo::DemoOptions;
 use wasnaker::engine::Engine;
 use wasnaker::ingest::{IngestOptions, NoProgress};
 use wasnaker::monthly;
 
-use crate::cloud::{config, objects, october, same, small_landing};
+use crate::cloud::{config, objects, october, october_demo_landing, same, small_landing};
 use crate::common::*;
 
 fn clock() -> FixedClock {
@@ -39,13 +36,7 @@ fn text(out: &Output) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bundle_published_through_ballista_is_byte_identical_to_the_local_one() {
     let dir = tempfile::tempdir().unwrap();
-    // The demo generator's October 2026: 31 nights of both systems.
-    let landing = dir.path().join("landing");
-    let mut opts = DemoOptions::demo();
-    opts.first_night = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    opts.nights = 31;
-    wasnaker::demo::generate(&opts, &mut wasnaker::demo::dir_sink(&landing)).unwrap();
-    let landing = landing.to_string_lossy().into_owned();
+    let landing = october_demo_landing(dir.path()).to_string_lossy().into_owned();
 
     let local = config(&dir.path().join("local"), &landing, "lake", "publish", "");
     let report = wasnaker::ingest::run(&local, &clock(), &IngestOptions::default(), &NoProgress)

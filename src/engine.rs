@@ -8,7 +8,8 @@
 //! cluster must be serialisable: no in-memory tables, no functions of our
 //! own. The lake views are built to be (`docs/lake-views.md`), and
 //! [`crate::lake::context::is_distributed`] tells the two places that keep
-//! results in memory locally to use plain views instead.
+//! tables in memory locally (the lake cache, report tables read by later
+//! queries) to scan files and send `VALUES` instead.
 
 use std::fmt;
 

@@ -192,7 +192,8 @@ pub async fn session(engine: &Engine, lake: Option<&Location>) -> Result<Session
 }
 
 /// True when `ctx`'s plans are executed outside this process: in-memory
-/// tables cannot be sent there, so results are registered as views instead.
+/// tables cannot be sent there, so the lake is scanned from its files and a
+/// report table read by a later query is registered as `VALUES` (or a view).
 pub fn is_distributed(ctx: &SessionContext) -> bool {
     ctx.state().config().get_extension::<Distributed>().is_some()
 }

@@ -217,15 +217,11 @@ async fn trend(
             todo.extend(q.reads.iter().cloned());
         }
     }
-    // The lake tables behind the views they read (`complaints`, `complaints_history`, `lake_complaints`).
-    let lake_tables: Vec<&'static str> = crate::contract::TABLES
+    // The lake tables behind the views they read.
+    let lake_tables: BTreeSet<&'static str> = reads
         .iter()
+        .filter_map(|r| crate::contract::table_of_view(r))
         .map(|t| t.name)
-        .filter(|name| {
-            [name.to_string(), format!("{name}_history"), format!("lake_{name}")]
-                .iter()
-                .any(|v| reads.contains(v))
-        })
         .collect();
     let sources: Vec<(PathBuf, Vec<u8>)> = queries
         .queries()
@@ -244,7 +240,7 @@ async fn trend(
             month: None,
             as_of: Some(as_of),
             allow_stale_snapshot: true,
-            only: Some(lake_tables),
+            only: Some(lake_tables.into_iter().collect()),
         },
     )
     .await?;

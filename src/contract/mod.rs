@@ -235,6 +235,13 @@ pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
 }
 
+/// The contract table behind a lake view or table a query reads
+/// (`complaints`, `complaints_history`, `lake_complaints`).
+pub fn table_of_view(view: &str) -> Option<&'static Table> {
+    let view = view.strip_prefix("lake_").unwrap_or(view);
+    table(view.strip_suffix("_history").unwrap_or(view))
+}
+
 pub const SIZE_CLASSES: &[&str] = &["MIKRO", "KECIL", "MENENGAH", "BESAR"];
 pub const RANKS: &[&str] = &["PERTAMA", "MUDA", "MADYA", "UTAMA"];
 pub const CHANNELS: &[&str] = &["ONLINE", "WALK_IN", "EMAIL", "HOTLINE", "UNION_LETTER", "MEDIA", "REFERRAL"];

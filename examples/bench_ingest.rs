@@ -1,7 +1,8 @@
 //! Ingest benchmark: `cargo run --release --example bench_ingest [-- --multiplier N] [--dir D]`
 //!
 //! Generates the national-scale demo landing (unless `--dir` already holds
-//! one), then measures, for each table of one night, single-threaded
+//! one), then measures, for each table of one night, one file at a time
+//! (a JSON Lines file is parsed on the ingest's worker threads), its
 //! throughput (rows/s, compressed and uncompressed MB/s) and the peak RSS
 //! that table adds; finally the whole ingest of every night (wall time,
 //! rows/s, peak RSS). Figures are printed; nothing is asserted.
@@ -18,6 +19,10 @@ use wasnaker::ingest::file::{FileTask, SnapshotState, process};
 use wasnaker::ingest::pseudonym::Pseudonymiser;
 use wasnaker::ingest::{IngestOptions, NoProgress};
 use wasnaker::storage::Location;
+
+/// The allocator of the `wasnaker` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Peak resident set size so far, in MB (Linux).
 fn peak_rss_mb() -> f64 {
@@ -67,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let pseudo = Pseudonymiser::new(b"bench-key-0123456789abcdef0123456789");
     let work = dir.join("work");
     std::fs::create_dir_all(&work)?;
-    println!("# ingest benchmark, national x{multiplier}, night {night}, one thread per table");
+    println!("# ingest benchmark, national x{multiplier}, night {night}, one file at a time");
     println!(
         "{:<18} {:>10} {:>9} {:>10} {:>9} {:>9} {:>11} {:>12}",
         "table", "rows", "MB gz", "MB csv", "seconds", "rows/s", "MB/s (raw)", "peak +MB RSS"

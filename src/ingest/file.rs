@@ -10,15 +10,18 @@
 //! only the rows that changed against the base snapshot.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use arrow::compute::filter_record_batch;
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::error::ArrowError;
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -28,15 +31,23 @@ use parquet::arrow::ArrowWriter;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
-use super::batch::Batcher;
-use super::jsonl::{self, Line, LineReader};
+use super::batch::{BATCH_BYTES, BATCH_ROWS, Batcher};
+use super::jsonl::{self, LineReader};
 use super::pseudonym::Pseudonymiser;
-use super::validate::{self, NightBounds, Raw, RowError, Value};
-use crate::contract::{self, Format, Kind, Personal, Table};
+use super::rows::{Made, RowMaker};
+use super::validate::{self, Raw, RowError, Value};
+use crate::contract::{self, Format, Kind, Table};
 use crate::lake::ledger::Rejection;
 
 /// Longest value kept (per column) in a quarantine record.
-const QUARANTINE_VALUE_CHARS: usize = 200;
+pub const QUARANTINE_VALUE_CHARS: usize = 200;
+/// Decompressed bytes of a JSON Lines file per part handed to a worker
+/// (about 2,000 lines of an employers extract).
+const PART_BYTES: usize = 512 << 10;
+/// Threads parsing one JSON Lines file.
+const MAX_WORKERS: usize = 8;
+/// CSV rows made before they are consumed.
+const CSV_ROWS_AT_ONCE: usize = 1024;
 
 /// Snapshot state: key → row hash of every entity of the base snapshot.
 /// The per-row key maps use foldhash, randomly seeded per map (SipHash was a
@@ -140,6 +151,12 @@ pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
         }
         (hex::encode(std::mem::take(&mut s.sha).finalize()), s.bytes)
     };
+    // A scratch-space failure stopped the reading early: the checksum
+    // cannot be judged, and the night is retried.
+    let result = match result {
+        Err(Stop::Fail(f)) => return Err(f),
+        other => other,
+    };
     // A checksum mismatch explains any other problem of the file: report it first.
     if let Some(expected) = task.expected_sha256 {
         if expected != sha256 {
@@ -194,6 +211,46 @@ pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
         }
     }
     p.finish(sha256, bytes)
+}
+
+/// What the workers made, handed out in the order of the parts.
+struct InOrder<T> {
+    rx: mpsc::Receiver<(u64, T)>,
+    waiting: BTreeMap<u64, T>,
+    next: u64,
+}
+
+impl<T> InOrder<T> {
+    /// The next part's rows, waiting for them when `wait`. `None` when they
+    /// are not there yet (`!wait`), or will never come (the workers stopped).
+    fn take(&mut self, wait: bool) -> Option<T> {
+        loop {
+            if let Some(made) = self.waiting.remove(&self.next) {
+                self.next += 1;
+                return Some(made);
+            }
+            let (seq, made) = if wait { self.rx.recv().ok()? } else { self.rx.try_recv().ok()? };
+            self.waiting.insert(seq, made);
+        }
+    }
+}
+
+/// Append about [`PART_BYTES`] of decompressed data to `part`, and more until
+/// it holds a newline. `Ok(true)` at the end of the data; on an error, what
+/// was read before it is in `part`.
+fn read_part(decoded: &mut impl Read, part: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut scanned = 0;
+    loop {
+        let want = PART_BYTES.saturating_sub(part.len()).max(64 << 10);
+        let n = decoded.by_ref().take(want as u64).read_to_end(part)?;
+        if n < want {
+            return Ok(true);
+        }
+        if part[scanned..].contains(&b'\n') {
+            return Ok(false);
+        }
+        scanned = part.len();
+    }
 }
 
 fn reject(task: &FileTask<'_>, record: Option<u64>, line: Option<u64>, column: Option<String>, message: String) -> FileFailure {
@@ -305,22 +362,27 @@ impl Quarantine {
 
 struct Pass1<'a> {
     task: &'a FileTask<'a>,
-    bounds: NightBounds,
     spill: FileWriter<File>,
     spill_file: NamedTempFile,
-    batcher: Batcher,
+    spill_schema: SchemaRef,
+    /// Rows for the next spill batch, and their count and string bytes:
+    /// the spill is cut into batches where one [`Batcher`] would cut it.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    pending_bytes: usize,
     quarantine: Quarantine,
-    /// key → number of valid rows with it.
-    keys: KeyCounts,
+    /// key → row hash of the first valid row with it: once the keys of
+    /// several rows are taken out, the snapshot as of this night.
+    keys: SnapshotState,
+    /// Keys of more than one valid row → how many (few).
+    dups: KeyCounts,
     /// Keys of rows quarantined in pass 1 (snapshots keep their old version).
     held: foldhash::HashSet<String>,
-    /// Contract column indexes of the key's columns.
-    key_cols: Vec<usize>,
-    /// Buffers reused for every row.
-    values: Vec<Value>,
-    row: Vec<Value>,
-    hashed: Vec<u8>,
+    /// CSV: rows are made and consumed on this thread.
+    maker: RowMaker<'a>,
     rows_read: u64,
+    /// JSON Lines: unknown keys, in order of first appearance.
+    unknown: Vec<String>,
     warnings: Vec<String>,
     /// Contract column index → where its value is in a record.
     positions: Vec<usize>,
@@ -335,10 +397,13 @@ impl<'a> Pass1<'a> {
         let spill = FileWriter::try_new(f, &spill_schema).map_err(|e| transient("spill writer", e))?;
         Ok(Pass1 {
             task,
-            bounds: NightBounds::new(task.night),
-            batcher: Batcher::new(spill_schema),
             spill,
             spill_file,
+            maker: RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema.clone()),
+            spill_schema,
+            pending: Vec::new(),
+            pending_rows: 0,
+            pending_bytes: 0,
             quarantine: Quarantine {
                 table: task.table,
                 night: validate::days_since_epoch(task.night),
@@ -348,13 +413,11 @@ impl<'a> Pass1<'a> {
                 rows: 0,
             },
             // A snapshot has about as many keys as its base: no rehashing.
-            keys: KeyCounts::with_capacity_and_hasher(task.base_state.map_or(0, |s| s.len()), Default::default()),
+            keys: SnapshotState::with_capacity_and_hasher(task.base_state.map_or(0, |s| s.len()), Default::default()),
+            dups: KeyCounts::default(),
             held: foldhash::HashSet::default(),
-            key_cols: task.table.key.iter().filter_map(|k| task.table.column_index(k)).collect(),
-            values: Vec::new(),
-            row: Vec::new(),
-            hashed: Vec::new(),
             rows_read: 0,
+            unknown: Vec::new(),
             warnings: Vec::new(),
             positions: Vec::new(),
             header_len: 0,
@@ -413,21 +476,25 @@ impl<'a> Pass1<'a> {
                 self.quarantine_csv(record, line, &rec, &err)?;
                 continue;
             }
-            let mut values = std::mem::take(&mut self.values);
             let positions = &self.positions;
-            let checked = self.validate_row(&mut values, |ci| {
+            let made = self.maker.make(record, line, |ci| {
                 // Valid UTF-8: checked just above.
                 let s = std::str::from_utf8(&rec[positions[ci]]).unwrap_or_default();
                 Raw::Text((!s.is_empty()).then_some(s))
             });
-            let done = match checked {
-                Ok(()) => self.accept(record, line, &mut values),
-                Err(err) => self.quarantine_csv(record, line, &rec, &err).map_err(Stop::from),
-            };
-            self.values = values;
-            done?;
+            if let Err(err) = made {
+                self.quarantine_csv(record, line, &rec, &err)?;
+            }
+            if self.maker.rows_made() >= CSV_ROWS_AT_ONCE {
+                self.consume_csv_rows()?;
+            }
         }
-        Ok(())
+        self.consume_csv_rows()
+    }
+
+    fn consume_csv_rows(&mut self) -> Result<(), Stop> {
+        let rows = self.maker.take_rows().map_err(|e| transient("spill batch", e))?;
+        self.consume(Made { rows, ..Made::default() })
     }
 
     fn file_rejection(&self, line: Option<u64>, message: &str) -> Rejection {
@@ -504,138 +571,157 @@ impl<'a> Pass1<'a> {
         Ok(())
     }
 
+    /// JSON Lines are parsed and validated on several threads, a part of
+    /// the file at a time; this thread decompresses and cuts the parts, and
+    /// consumes what the workers made in file order. At most a few parts are
+    /// in flight, so memory stays bounded; the outputs are the same as on
+    /// one thread, byte for byte.
     fn read_jsonl(&mut self, tap: Tap<Box<dyn Read>>) -> Result<(), Stop> {
-        let mut decoded = BufReader::with_capacity(1 << 20, MultiGzDecoder::new(tap));
-        let mut buf = Vec::new();
-        let mut line_no = 0u64;
-        let mut unknown: Vec<String> = Vec::new();
-        let table = self.task.table;
-        let mut reader = LineReader::new(table);
-        loop {
-            buf.clear();
-            let n = decoded
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| self.gzip_error(&e, self.rows_read))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            let content = buf.strip_suffix(b"\n").unwrap_or(&buf);
-            if content.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
-                continue;
-            }
-            self.rows_read += 1;
-            let record = line_no;
-            let Ok(text) = std::str::from_utf8(content) else {
-                self.quarantine
-                    .push(record, line_no, &RowError::row("is not valid UTF-8"), "{}".into())?;
-                continue;
-            };
-            let fields = match reader.read(text, &unknown) {
-                Ok(Line::Object { fields, unknown: new }) => {
-                    for k in new {
-                        if unknown.len() < jsonl::MAX_UNKNOWN {
-                            unknown.push(k);
+        let mut decoded = MultiGzDecoder::new(tap);
+        let task = self.task;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, MAX_WORKERS);
+        let max_ahead = 2 * workers as u64 + 1;
+        let (part_tx, part_rx) = mpsc::sync_channel::<(u64, u64, Vec<u8>)>(workers);
+        let part_rx = Mutex::new(part_rx);
+        let (made_tx, made_rx) = mpsc::channel::<(u64, Result<Made, ArrowError>)>();
+        std::thread::scope(|s| -> Result<(), Stop> {
+            for _ in 0..workers {
+                let (part_rx, made_tx) = (&part_rx, made_tx.clone());
+                let spill_schema = self.spill_schema.clone();
+                s.spawn(move || {
+                    let mut maker = RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema);
+                    let mut reader = LineReader::new(task.table);
+                    // Ends when the parts end, or when the consumer stopped.
+                    while let Some((seq, first_line, part)) = part_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
+                        let made = maker.jsonl_lines(&mut reader, &part, first_line);
+                        if made_tx.send((seq, made)).is_err() {
+                            break;
                         }
                     }
-                    fields
-                }
-                Ok(Line::NotObject) => {
-                    self.quarantine
-                        .push(record, line_no, &RowError::row("is not a JSON object"), "{}".into())?;
-                    continue;
-                }
-                Err(e) => {
-                    let err = RowError::row(format!("is not valid JSON ({})", json_error_position(&e)));
-                    self.quarantine.push(record, line_no, &err, "{}".into())?;
-                    continue;
-                }
+                });
+            }
+            drop(made_tx);
+            let mut order = InOrder {
+                rx: made_rx,
+                waiting: BTreeMap::new(),
+                next: 0,
             };
-            let mut values = std::mem::take(&mut self.values);
-            let done = match self.validate_row(&mut values, |ci| Raw::Json(Some(&fields[ci]))) {
-                Ok(()) => self.accept(record, line_no, &mut values),
-                Err(err) => self.quarantine_json(record, line_no, text, &err).map_err(Stop::from),
-            };
-            self.values = values;
-            done?;
-        }
-        if !unknown.is_empty() {
-            let names: Vec<String> = unknown.iter().map(|u| truncate(u, 60)).collect();
+            let lost = || Stop::Fail(FileFailure::Transient(format!("a worker reading {} stopped", task.table.file)));
+            let (mut sent, mut next_line) = (0u64, 1u64);
+            let mut carry = Vec::new();
+            loop {
+                let mut part = std::mem::take(&mut carry);
+                let (eof, error) = match read_part(&mut decoded, &mut part) {
+                    Ok(eof) => (eof, None),
+                    Err(e) => (true, Some(e)),
+                };
+                let last_newline = part.iter().rposition(|&b| b == b'\n');
+                if !eof {
+                    // `read_part` stops after a newline.
+                    carry = part.split_off(last_newline.map_or(0, |i| i + 1));
+                } else if error.is_some() {
+                    // The line being read when the data broke was never read whole.
+                    part.truncate(last_newline.map_or(0, |i| i + 1));
+                }
+                let lines = part.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(part.last().is_some_and(|&b| b != b'\n'));
+                if !part.is_empty() {
+                    while sent - order.next >= max_ahead {
+                        let made = order.take(true).ok_or_else(lost)?;
+                        self.consume(made.map_err(|e| transient("spill batch", e))?)?;
+                    }
+                    part_tx.send((sent, next_line, part)).map_err(|_| lost())?;
+                    sent += 1;
+                    next_line += lines;
+                }
+                while let Some(made) = order.take(false) {
+                    self.consume(made.map_err(|e| transient("spill batch", e))?)?;
+                }
+                if eof {
+                    drop(part_tx);
+                    while order.next < sent {
+                        let made = order.take(true).ok_or_else(lost)?;
+                        self.consume(made.map_err(|e| transient("spill batch", e))?)?;
+                    }
+                    return match error {
+                        Some(e) => Err(self.gzip_error(&e, self.rows_read)),
+                        None => Ok(()),
+                    };
+                }
+            }
+        })?;
+        if !self.unknown.is_empty() {
+            let names: Vec<String> = self.unknown.iter().map(|u| truncate(u, 60)).collect();
             self.warnings
-                .push(format!("{}: unknown key(s) ignored: {}", table.file, names.join(", ")));
+                .push(format!("{}: unknown key(s) ignored: {}", task.table.file, names.join(", ")));
         }
         Ok(())
     }
 
-    /// Validate a row into `values` (cleared first): `raw(i)` is the field
-    /// of contract column `i`.
-    fn validate_row<'r>(&self, values: &mut Vec<Value>, mut raw: impl FnMut(usize) -> Raw<'r>) -> Result<(), RowError> {
-        let table = self.task.table;
-        values.clear();
-        for (i, col) in table.columns.iter().enumerate() {
-            values.push(validate::field(col, raw(i), &self.bounds)?);
+    /// What a worker (or this thread, for CSV) made of some records, in file
+    /// order: set bad rows aside, append the valid ones to the spill, count keys.
+    fn consume(&mut self, made: Made) -> Result<(), Stop> {
+        self.rows_read += made.rows_read;
+        for q in made.quarantined {
+            if let Some(k) = q.key {
+                self.held.insert(k);
+            }
+            self.quarantine.push(q.record, q.line, &q.err, q.values)?;
         }
-        validate::row_rules(table, values)
+        if let Some(rows) = made.rows {
+            self.spill_rows(rows)?;
+        }
+        for k in made.unknown {
+            if self.unknown.len() < jsonl::MAX_UNKNOWN && !self.unknown.contains(&k) {
+                self.unknown.push(k);
+            }
+        }
+        Ok(())
     }
 
-    /// A valid row (taken out of `values`): pseudonymise, hash, append to the spill.
-    fn accept(&mut self, record: u64, line: u64, values: &mut Vec<Value>) -> Result<(), Stop> {
-        let table = self.task.table;
-        let key = key_string(&self.key_cols, values);
-        let mut row = std::mem::take(&mut self.row);
-        row.clear();
-        let mut hashed = std::mem::take(&mut self.hashed);
-        hashed.clear();
-        for (col, v) in table.columns.iter().zip(values.drain(..)) {
-            let v = match (col.personal, v) {
-                (Personal::Drop, _) => continue,
-                (Personal::Pseudonymise(domain), Value::Str(s)) => Value::Str(self.task.pseudonymiser.pseudonym(domain, &s)),
-                (_, v) => v,
-            };
-            hash_value(&mut hashed, &v);
-            row.push(v);
+    /// Count the keys of accepted rows and append them to the spill, in
+    /// batches cut after the row that fills one (rows or string bytes).
+    fn spill_rows(&mut self, rows: RecordBatch) -> Fail<()> {
+        let strings: Vec<&StringArray> = rows.columns().iter().filter_map(|c| c.as_string_opt::<i32>()).collect();
+        let n = rows.num_columns();
+        let (Some(hashes), Some(keys)) = (
+            rows.column(n.saturating_sub(2)).as_fixed_size_binary_opt(),
+            rows.column(n - 1).as_string_opt::<i32>(),
+        ) else {
+            return Err(transient("spill batch", "no hash and key columns"));
+        };
+        let mut start = 0;
+        for i in 0..rows.num_rows() {
+            match self.keys.entry(keys.value(i).to_string()) {
+                Entry::Vacant(v) => {
+                    let mut h = [0u8; 16];
+                    h.copy_from_slice(hashes.value(i));
+                    v.insert(h);
+                }
+                Entry::Occupied(o) => *self.dups.entry(o.key().clone()).or_insert(1) += 1,
+            }
+            self.pending_rows += 1;
+            self.pending_bytes += strings.iter().map(|c| c.value_length(i) as usize).sum::<usize>();
+            if self.pending_rows >= BATCH_ROWS || self.pending_bytes >= BATCH_BYTES {
+                self.pending.push(rows.slice(start, i + 1 - start));
+                start = i + 1;
+                self.flush_spill()?;
+            }
         }
-        let digest = Sha256::digest(&hashed);
-        self.hashed = hashed;
-        let mut h = [0u8; 16];
-        h.copy_from_slice(&digest[..16]);
-        row.push(Value::Int(record as i64));
-        row.push(Value::Int(line as i64));
-        row.push(Value::Hash(h));
-        row.push(Value::Str(key));
-        self.batcher.push(&row);
-        // The key goes on into the count, without a copy.
-        if let Some(Value::Str(key)) = row.pop() {
-            *self.keys.entry(key).or_insert(0) += 1;
-        }
-        self.row = row;
-        if self.batcher.is_full() {
-            self.flush_spill()?;
+        if start < rows.num_rows() {
+            self.pending.push(rows.slice(start, rows.num_rows() - start));
         }
         Ok(())
     }
 
     fn flush_spill(&mut self) -> Fail<()> {
-        if self.batcher.is_empty() {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let batch = self.batcher.finish().map_err(|e| transient("spill batch", e))?;
+        let batch = concat_batches(&self.spill_schema, &self.pending).map_err(|e| transient("spill batch", e))?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        self.pending_bytes = 0;
         self.spill.write(&batch).map_err(|e| transient("spill write", e))
-    }
-
-    /// Rare: the quarantine record of a JSON line is made from a
-    /// `serde_json::Value` of it, as it always was (same text for every value).
-    fn quarantine_json(&mut self, record: u64, line: u64, text: &str, err: &RowError) -> Fail<()> {
-        let table = self.task.table;
-        let obj = match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(o)) => o,
-            // Not reached: the same parser read the line as an object.
-            _ => serde_json::Map::new(),
-        };
-        if let Some(k) = key_of_json(table, &obj) {
-            self.held.insert(k);
-        }
-        self.quarantine.push(record, line, err, json_values(table, &obj))
     }
 
     fn quarantine_csv(&mut self, record: u64, line: u64, rec: &csv::ByteRecord, err: &RowError) -> Fail<()> {
@@ -674,10 +760,10 @@ impl<'a> Pass1<'a> {
         self.flush_spill()?;
         self.spill.finish().map_err(|e| transient("spill close", e))?;
         let table = self.task.table;
-        // Keys of more than one row, with their count (few). The other keys
-        // move from the counts into the new snapshot state.
-        let mut keys = std::mem::take(&mut self.keys);
-        let dups: KeyCounts = keys.iter().filter(|(_, n)| **n > 1).map(|(k, n)| (k.clone(), *n)).collect();
+        // The keys of one valid row, with its hash, become the new snapshot
+        // state (the keys of several leave it below).
+        let mut new_state = std::mem::take(&mut self.keys);
+        let dups = std::mem::take(&mut self.dups);
         let lake_schema = table.lake_schema();
         let n_lake = table.lake_columns().count();
         let night = validate::days_since_epoch(self.task.night);
@@ -689,8 +775,6 @@ impl<'a> Pass1<'a> {
         let reader = FileReader::try_new(spill, None).map_err(|e| transient("spill read", e))?;
         let mut accepted = 0u64;
         let mut stored = 0u64;
-        let mut new_state =
-            SnapshotState::with_capacity_and_hasher(if table.kind == Kind::Snapshot { keys.len() } else { 0 }, Default::default());
         let empty = SnapshotState::default();
         let base = self.task.base_state.unwrap_or(&empty);
         let is_snapshot = table.kind == Kind::Snapshot;
@@ -713,13 +797,7 @@ impl<'a> Pass1<'a> {
                 }
                 accepted += 1;
                 if is_snapshot {
-                    let mut h = [0u8; 16];
-                    h.copy_from_slice(hashes.value(i));
-                    let changed = base.get(k).is_none_or(|h| h.as_slice() != hashes.value(i));
-                    // A key of one row: its string is in the counts.
-                    let owned = keys.remove_entry(k).map_or_else(|| k.to_string(), |(s, _)| s);
-                    new_state.insert(owned, h);
-                    keep.push(changed);
+                    keep.push(base.get(k).is_none_or(|h| h.as_slice() != hashes.value(i)));
                 } else {
                     keep.push(true);
                 }
@@ -751,6 +829,9 @@ impl<'a> Pass1<'a> {
             writer.write(&out).map_err(|e| transient("lake write", e))?;
         }
         if is_snapshot {
+            for k in dups.keys() {
+                new_state.remove(k);
+            }
             // Keys of the base that left the snapshot (and were not held back by a bad row).
             // Held keys (bad or duplicated rows) keep their base version.
             // One look-up per base key.
@@ -803,80 +884,6 @@ impl<'a> Pass1<'a> {
     }
 }
 
-/// The key's string values joined by U+001F (a null part is left out).
-fn key_string(key_cols: &[usize], values: &[Value]) -> String {
-    let mut key = String::new();
-    for (n, part) in key_cols.iter().filter_map(|&i| values[i].as_str()).enumerate() {
-        if n > 0 {
-            key.push('\u{1f}');
-        }
-        key.push_str(part);
-    }
-    key
-}
-
-fn key_of_json(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
-    let parts: Option<Vec<&str>> = table.key.iter().map(|k| obj.get(*k).and_then(|v| v.as_str())).collect();
-    parts.map(|p| p.join("\u{1f}"))
-}
-
-/// Append a value's bytes of the row hash to `h`. The row hash is SHA-256
-/// over these bytes of every lake value; they are gathered per row and
-/// hashed at once (the same digest as many small `update`s, at less cost).
-fn hash_value(h: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Null => h.push(0u8),
-        Value::Str(s) => {
-            h.push(1u8);
-            h.extend_from_slice(&(s.len() as u64).to_le_bytes());
-            h.extend_from_slice(s.as_bytes());
-        }
-        Value::Int(i) => {
-            h.push(2u8);
-            h.extend_from_slice(&i.to_le_bytes());
-        }
-        Value::Bool(b) => h.extend_from_slice(&[3u8, *b as u8]),
-        Value::Ts(t) => {
-            h.push(4u8);
-            h.extend_from_slice(&t.to_le_bytes());
-        }
-        Value::Date(d) => {
-            h.push(5u8);
-            h.extend_from_slice(&d.to_le_bytes());
-        }
-        Value::List(items) => {
-            h.push(6u8);
-            h.extend_from_slice(&(items.len() as u64).to_le_bytes());
-            for it in items {
-                h.extend_from_slice(&(it.len() as u64).to_le_bytes());
-                h.extend_from_slice(it.as_bytes());
-            }
-        }
-        Value::Hash(x) => {
-            h.push(7u8);
-            h.extend_from_slice(x);
-        }
-    }
-}
-
-/// Non-personal values of a JSON row, as JSON text (truncated).
-fn json_values(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) -> String {
-    let mut out = serde_json::Map::new();
-    for col in table.columns.iter().filter(|c| !c.is_personal()) {
-        if let Some(v) = obj.get(col.name) {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            out.insert(
-                col.name.to_string(),
-                serde_json::Value::String(truncate(&text, QUARANTINE_VALUE_CHARS)),
-            );
-        }
-    }
-    serde_json::Value::Object(out).to_string()
-}
-
 /// Non-personal lake values of a spilled row, as JSON text.
 fn batch_row_values(table: &Table, batch: &RecordBatch, row: usize) -> String {
     let mut out = serde_json::Map::new();
@@ -897,17 +904,6 @@ fn batch_row_values(table: &Table, batch: &RecordBatch, row: usize) -> String {
         }
     }
     serde_json::Value::Object(out).to_string()
-}
-
-/// Where serde_json stopped, without echoing the input.
-fn json_error_position(e: &serde_json::Error) -> String {
-    let kind = match e.classify() {
-        serde_json::error::Category::Eof => "unexpected end of line",
-        serde_json::error::Category::Syntax => "syntax error",
-        serde_json::error::Category::Data => "invalid data",
-        serde_json::error::Category::Io => "read error",
-    };
-    format!("{kind} at column {}", e.column())
 }
 
 pub fn truncate(s: &str, max_chars: usize) -> String {

@@ -17,6 +17,7 @@ pub mod done;
 pub mod file;
 pub mod jsonl;
 pub mod pseudonym;
+pub mod rows;
 pub mod validate;
 
 use std::collections::{BTreeSet, HashMap};

@@ -502,6 +502,104 @@ async fn cross_column_rules_and_json_type_errors_are_quarantined() {
     assert!(e.warnings.iter().any(|w| w.contains("extra_key")), "{:?}", e.warnings);
 }
 
+/// An employers line of a synthetic employer.
+fn employer_line(npp: u32, name: &str, extra: &str) -> String {
+    format!(
+        r#"{{"npp":"{npp:08}","employer_name":"{name}","province_code":"31","status":"ACTIVE","registered_workers":5,"programs":["JKK"],"arrears_months":0,"arrears_amount_idr":0,"registered_on":"2020-01-01"{extra}}}"#
+    )
+}
+
+/// 9,000 lines (~1.7 MB, several of the parts that are parsed on separate
+/// threads), with problems spread over the parts: the file's records are
+/// still counted, numbered, quarantined and warned about in file order.
+#[tokio::test]
+async fn a_large_json_lines_file_is_read_in_parts_in_file_order() {
+    let f = Fixture::new();
+    let long_name = "x".repeat(700_000);
+    let lines: Vec<String> = (1..=9000u32)
+        .map(|n| match n {
+            10 => r#"{"npp": "#.to_string(),
+            2600 => employer_line(n, "PT Uji", "").replace(r#""registered_workers":5"#, r#""registered_workers":"25""#),
+            3000 => "  \r".to_string(),
+            4000 | 5800 => employer_line(n, "PT Uji", r#","k_b":1"#),
+            5000 => "[1,2]".to_string(),
+            5500 => employer_line(n, "PT Uji", r#","k_a":1"#),
+            8900 => employer_line(100, "PT Uji Kembar", ""),
+            7000 => employer_line(n, &long_name, ""),
+            n => employer_line(n, "PT Uji", ""),
+        })
+        .collect();
+    // The last line has no newline.
+    let text = lines.join("\n");
+    f.inspection(N1, &[], Done::Empty);
+    f.insurance(N1, &[("employers.jsonl.gz", text.as_str())], Done::Empty);
+    let r = f.ingest().await;
+    assert_eq!(r.ingested(), 2);
+    let files = files_of(&r, "insurance");
+    let e = file(&files, "employers");
+    assert_eq!((e.rows_read, e.rows_accepted, e.rows_quarantined), (8999, 8994, 5));
+    assert!(
+        e.warnings.iter().any(|w| w.ends_with("unknown key(s) ignored: k_b, k_a")),
+        "{:?}",
+        e.warnings
+    );
+    let q = query_quarantine(&f, "employers").await;
+    let got: Vec<(u64, u64, Option<String>)> = q.iter().map(|x| (x.0, x.1, x.2.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (10, 10, None),
+            (2600, 2600, Some("registered_workers".into())),
+            (5000, 5000, None),
+            (100, 100, None),
+            (8900, 8900, None)
+        ]
+    );
+    assert!(q[0].3.contains("not valid JSON") && q[2].3.contains("not a JSON object"));
+    assert!(q[3].3.contains("duplicate key") && q[4].3.contains("duplicate key"));
+    let csv = query_csv(
+        &f.lake_loc(),
+        "SELECT count(*) AS n, count(DISTINCT npp) AS keys, sum(CASE WHEN npp IN ('00007000', '00009000') THEN 1 ELSE 0 END) AS ends FROM employers",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(csv, "n,keys,ends\n8994,8994,2\n");
+}
+
+/// A gzip stream cut in a later part: the rejection counts exactly the
+/// records that were read whole before the break.
+#[tokio::test]
+async fn truncated_gzip_after_several_parts_counts_the_records_read() {
+    use std::io::Read;
+    let f = Fixture::new();
+    let text: String = (1..=9000u32).map(|n| employer_line(n, "PT Uji", "") + "\n").collect();
+    let mut bytes = gz(text.as_bytes());
+    bytes.truncate(bytes.len() * 3 / 5);
+    // What any reader gets out of the cut stream before the error.
+    let mut decoded = Vec::new();
+    let mut d = flate2::read::MultiGzDecoder::new(bytes.as_slice());
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = d.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        decoded.extend_from_slice(&buf[..n]);
+    }
+    let whole = decoded.iter().filter(|&&b| b == b'\n').count();
+    assert!(whole > 4000 && whole < 9000, "{whole}");
+    f.write_raw(
+        "insurance",
+        N1,
+        &[
+            ("employers.jsonl.gz", bytes),
+            ("contributions.jsonl.gz", gz(CONTRIBUTIONS.as_bytes())),
+        ],
+        Done::Empty,
+    );
+    assert_rejected(&f, "insurance", &["employers.jsonl.gz", &format!("after {whole} data record(s)")]).await;
+}
+
 #[tokio::test]
 async fn duplicate_keys_quarantine_every_row_and_keep_the_previous_version() {
     let f = Fixture::new();

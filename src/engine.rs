@@ -7,9 +7,9 @@
 //! publishing code do not know which engine runs them. A plan sent to a
 //! cluster must be serialisable: no in-memory tables, no functions of our
 //! own. The lake views are built to be (`docs/lake-views.md`), and
-//! [`crate::lake::context::is_distributed`] tells the two places that keep
-//! tables in memory locally (the lake cache, report tables read by later
-//! queries) to scan files and send `VALUES` instead.
+//! [`crate::lake::context::is_distributed`] tells the one place that keeps
+//! tables in memory locally (report tables read by later queries) to send
+//! `VALUES` or a view instead.
 
 use std::fmt;
 

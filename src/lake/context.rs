@@ -16,7 +16,6 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Date32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
-use datafusion::datasource::MemTable;
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
@@ -80,8 +79,7 @@ pub struct ViewOptions {
     pub as_of: Option<NaiveDate>,
     pub allow_stale_snapshot: bool,
     /// Register only these lake tables (their views and `lake_` tables);
-    /// `None` = all. The trend reads two tables of seven, and loading the
-    /// others into memory again was a sixth of a national report's time.
+    /// `None` = all. The trend reads two tables of seven.
     pub only: Option<Vec<&'static str>>,
 }
 
@@ -192,8 +190,8 @@ pub async fn session(engine: &Engine, lake: Option<&Location>) -> Result<Session
 }
 
 /// True when `ctx`'s plans are executed outside this process: in-memory
-/// tables cannot be sent there, so the lake is scanned from its files and a
-/// report table read by a later query is registered as `VALUES` (or a view).
+/// tables cannot be sent there, so a report table read by a later query is
+/// registered as `VALUES` (or a view).
 pub fn is_distributed(ctx: &SessionContext) -> bool {
     ctx.state().config().get_extension::<Distributed>().is_some()
 }
@@ -291,13 +289,11 @@ pub async fn open(engine: &Engine, lake: &Location, ledger: &Ledger, opts: &View
     register_bookkeeping(&views.ctx, ledger, as_of)?;
     let wanted = |t: &&Table| opts.only.as_ref().is_none_or(|only| only.contains(&t.name));
     for table in TABLES.iter().filter(wanted) {
-        let mut rows = 0u64;
         let files = match table.kind {
             Kind::Incremental => {
                 for e in ledger.effective_nights(table.system, as_of) {
                     if let Some(f) = e.file(table.name) {
                         views.extracts.push(extract_use(table, e.night, e.version, f));
-                        rows += f.rows_stored;
                     }
                 }
                 ledger
@@ -322,7 +318,7 @@ pub async fn open(engine: &Engine, lake: &Location, ledger: &Ledger, opts: &View
                     views
                         .warnings
                         .push(format!("{}: no snapshot on or before {day}; the table is empty", table.name));
-                    register_files(&views.ctx, lake, table, &[], 0).await?;
+                    register_files(&views.ctx, lake, table, &[]).await?;
                     create_views(&views.ctx, table).await?;
                     continue;
                 };
@@ -350,11 +346,10 @@ pub async fn open(engine: &Engine, lake: &Location, ledger: &Ledger, opts: &View
                     views.extracts.push(extract_use(table, e.night, e.version, f));
                 }
                 views.snapshots.push((table.name, e.night));
-                rows = ledger.snapshot_chain_rows(table, e.night_ref());
                 ledger.snapshot_chain(table, e.night_ref())
             }
         };
-        register_files(&views.ctx, lake, table, &files, rows).await?;
+        register_files(&views.ctx, lake, table, &files).await?;
         create_views(&views.ctx, table).await?;
     }
     Ok(views)
@@ -371,14 +366,11 @@ fn extract_use(table: &'static Table, night: NaiveDate, version: u32, f: &super:
     }
 }
 
-/// Tables whose files hold at most this many rows in all are read once into
-/// memory when a local context opens: the lake has one small file per night,
-/// and re-opening hundreds of files at every scan of a report dominates its
-/// time. A distributed engine always reads the files (its executors cannot
-/// see this process's memory).
-pub const IN_MEMORY_MAX_ROWS: u64 = 4_000_000;
-
-async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, files: &[String], rows: u64) -> Result<(), ViewError> {
+/// `lake_<table>`: the table's Parquet files, scanned by every query that
+/// reads them. Nothing is read into memory ahead: a query holds only what
+/// its own operators need (DataFusion caches the files' metadata between
+/// scans, so re-opening a night's small file costs little).
+async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, files: &[String]) -> Result<(), ViewError> {
     let name = format!("lake_{}", table.name);
     let schema = table.lake_schema();
     let provider: Arc<dyn datafusion::catalog::TableProvider> = if files.is_empty() {
@@ -393,23 +385,7 @@ async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, fi
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(schema.clone());
-        let listing: Arc<dyn datafusion::catalog::TableProvider> = Arc::new(ListingTable::try_new(config).map_err(df_err(&name))?);
-        if rows <= IN_MEMORY_MAX_ROWS && !is_distributed(ctx) {
-            let batches = ctx
-                .read_table(listing)
-                .map_err(df_err(&name))?
-                .collect()
-                .await
-                .map_err(df_err(&name))?;
-            let parts = ctx.state().config().target_partitions().max(1);
-            let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
-            for (i, b) in batches.into_iter().enumerate() {
-                partitions[i % parts].push(b);
-            }
-            Arc::new(MemTable::try_new(schema, partitions).map_err(df_err(&name))?)
-        } else {
-            listing
-        }
+        Arc::new(ListingTable::try_new(config).map_err(df_err(&name))?)
     };
     ctx.register_table(name.as_str(), provider).map_err(df_err(&name))?;
     Ok(())

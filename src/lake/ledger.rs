@@ -242,25 +242,6 @@ impl Ledger {
             .last()
     }
 
-    /// Rows stored in the change files of [`Ledger::snapshot_chain`].
-    pub fn snapshot_chain_rows(&self, table: &Table, at: NightRef) -> u64 {
-        let mut rows = 0;
-        let mut cursor = Some(at);
-        while let Some(r) = cursor {
-            let Some(f) = self
-                .deliveries(table.system, r.night)
-                .iter()
-                .find(|e| e.version == r.version)
-                .and_then(|e| e.file(table.name))
-            else {
-                break;
-            };
-            rows += f.rows_stored;
-            cursor = f.base;
-        }
-        rows
-    }
-
     /// For a snapshot table, the change files that rebuild the snapshot of
     /// delivery `at`, oldest first: follow the `base` links back.
     pub fn snapshot_chain(&self, table: &Table, at: NightRef) -> Vec<String> {

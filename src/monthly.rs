@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
 use crate::clock::{Clock, Month};
@@ -231,49 +232,68 @@ async fn trend(
         .collect();
     let subset = QuerySet::from_sources(sources)?;
     // Snapshots are not read by these queries: the views as of `as_of` do.
+    let options = ViewOptions {
+        month: None,
+        as_of: Some(as_of),
+        allow_stale_snapshot: true,
+        only: Some(lake_tables.into_iter().collect()),
+    };
+    let months: Vec<Month> = (0..12).rev().map(|k| month.minus(k)).collect();
     let started = Instant::now();
-    let views = context::open(
-        engine,
-        lake,
-        ledger,
-        &ViewOptions {
-            month: None,
-            as_of: Some(as_of),
-            allow_stale_snapshot: true,
-            only: Some(lake_tables.into_iter().collect()),
-        },
-    )
-    .await?;
-    timings.push(StepTiming::since("trend: open lake views", started));
-    let started = Instant::now();
-    let mut rows = Vec::new();
-    for k in (0..12).rev() {
-        let m = month.minus(k);
-        let params = ReportParams::new(&m.to_string(), as_of, settings)?;
-        for q in subset.queries() {
-            views
-                .ctx
-                .deregister_table(q.name.as_str())
-                .map_err(|source| QueryError::DataFusion {
-                    file: q.path.clone(),
-                    source,
-                })?;
+    let rows: Vec<Option<TrendRow>> = if engine.is_distributed() {
+        // Each open starts a Ballista session: one set of views, a month at a time.
+        let views = context::open(engine, lake, ledger, &options).await?;
+        timings.push(StepTiming::since("trend: open lake views", started));
+        let mut rows = Vec::new();
+        for m in months {
+            rows.push(trend_month(&views.ctx, &subset, m, as_of, settings).await?);
         }
-        let t0 = std::time::Instant::now();
-        let tables = subset.run(&views.ctx, &params).await?;
-        tracing::debug!(month = %m, ms = t0.elapsed().as_millis() as u64, "trend month");
-        let Some(t) = tables.iter().find(|t| t.query.name == SOURCE) else {
-            continue;
-        };
-        if let Some(r) = national_row(t, m) {
-            rows.push(r);
-        }
-    }
+        rows
+    } else {
+        // Locally, each month has views of its own (opening them reads no
+        // data), and as many months as cores run at once: one month's small
+        // queries leave cores idle.
+        let at_once = std::thread::available_parallelism().map_or(2, |n| n.get());
+        futures::stream::iter(months)
+            .map(|m| {
+                let (options, subset) = (&options, &subset);
+                async move {
+                    let views = context::open(engine, lake, ledger, options).await?;
+                    trend_month(&views.ctx, subset, m, as_of, settings).await
+                }
+            })
+            .buffered(at_once)
+            .try_collect()
+            .await?
+    };
     timings.push(StepTiming::since(
         format!("trend: {} queries × 12 months", subset.queries().len()),
         started,
     ));
-    Ok(rows)
+    Ok(rows.into_iter().flatten().collect())
+}
+
+/// The national row of one month of the trend, from the queries of `subset`
+/// run on `ctx` (its report tables of another month are replaced).
+async fn trend_month(
+    ctx: &datafusion::prelude::SessionContext,
+    subset: &QuerySet,
+    m: Month,
+    as_of: NaiveDate,
+    settings: ReportSettings,
+) -> Result<Option<TrendRow>, MonthlyError> {
+    const SOURCE: &str = "followup_by_province";
+    let params = ReportParams::new(&m.to_string(), as_of, settings)?;
+    for q in subset.queries() {
+        ctx.deregister_table(q.name.as_str()).map_err(|source| QueryError::DataFusion {
+            file: q.path.clone(),
+            source,
+        })?;
+    }
+    let t0 = Instant::now();
+    let tables = subset.run(ctx, &params).await?;
+    tracing::debug!(month = %m, ms = t0.elapsed().as_millis() as u64, "trend month");
+    Ok(tables.iter().find(|t| t.query.name == SOURCE).and_then(|t| national_row(t, m)))
 }
 
 fn national_row(t: &ReportTable, month: Month) -> Option<TrendRow> {

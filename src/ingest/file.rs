@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, mpsc};
@@ -21,7 +22,6 @@ use std::sync::{Arc, Mutex, mpsc};
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::error::ArrowError;
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -449,7 +449,14 @@ impl<'a> Pass1<'a> {
         let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(decoded);
         let mut rec = csv::ByteRecord::new();
         match rdr.read_byte_record(&mut rec) {
-            Ok(true) => self.csv_header(&rec)?,
+            Ok(true) => {
+                if let Err(stop) = self.csv_header(&rec) {
+                    // Read (and hash) the rest: a checksum mismatch, when there
+                    // is one, explains the header and is reported instead.
+                    let _ = std::io::copy(rdr.get_mut(), &mut std::io::sink());
+                    return Err(stop);
+                }
+            }
             Ok(false) => return Err(Stop::Reject(self.file_rejection(None, "the file is empty: no header row"))),
             Err(e) => return Err(self.gzip_error(&e, 0)),
         }
@@ -583,7 +590,7 @@ impl<'a> Pass1<'a> {
         let max_ahead = 2 * workers as u64 + 1;
         let (part_tx, part_rx) = mpsc::sync_channel::<(u64, u64, Vec<u8>)>(workers);
         let part_rx = Mutex::new(part_rx);
-        let (made_tx, made_rx) = mpsc::channel::<(u64, Result<Made, ArrowError>)>();
+        let (made_tx, made_rx) = mpsc::channel::<(u64, Result<Made, String>)>();
         std::thread::scope(|s| -> Result<(), Stop> {
             for _ in 0..workers {
                 let (part_rx, made_tx) = (&part_rx, made_tx.clone());
@@ -591,9 +598,24 @@ impl<'a> Pass1<'a> {
                 s.spawn(move || {
                     let mut maker = RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema);
                     let mut reader = LineReader::new(task.table);
+                    let mut broken = false;
                     // Ends when the parts end, or when the consumer stopped.
                     while let Some((seq, first_line, part)) = part_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
-                        let made = maker.jsonl_lines(&mut reader, &part, first_line);
+                        // A panic fails this part, and every later part this
+                        // worker takes (its state is lost): the consumer stops
+                        // at the first failed part in file order, and no part
+                        // is left unanswered for it to wait on.
+                        let made = if broken {
+                            Err(format!("a worker reading {} failed earlier", task.table.file))
+                        } else {
+                            match std::panic::catch_unwind(AssertUnwindSafe(|| maker.jsonl_lines(&mut reader, &part, first_line))) {
+                                Ok(made) => made.map_err(|e| format!("reading {}: {e}", task.table.file)),
+                                Err(_) => {
+                                    broken = true;
+                                    Err(format!("a worker reading {} panicked", task.table.file))
+                                }
+                            }
+                        };
                         if made_tx.send((seq, made)).is_err() {
                             break;
                         }
@@ -606,7 +628,6 @@ impl<'a> Pass1<'a> {
                 waiting: BTreeMap::new(),
                 next: 0,
             };
-            let lost = || Stop::Fail(FileFailure::Transient(format!("a worker reading {} stopped", task.table.file)));
             let (mut sent, mut next_line) = (0u64, 1u64);
             let mut carry = Vec::new();
             loop {
@@ -626,21 +647,21 @@ impl<'a> Pass1<'a> {
                 let lines = part.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(part.last().is_some_and(|&b| b != b'\n'));
                 if !part.is_empty() {
                     while sent - order.next >= max_ahead {
-                        let made = order.take(true).ok_or_else(lost)?;
-                        self.consume(made.map_err(|e| transient("spill batch", e))?)?;
+                        self.consume_part(order.take(true))?;
                     }
-                    part_tx.send((sent, next_line, part)).map_err(|_| lost())?;
+                    if part_tx.send((sent, next_line, part)).is_err() {
+                        return self.consume_part(None);
+                    }
                     sent += 1;
                     next_line += lines;
                 }
                 while let Some(made) = order.take(false) {
-                    self.consume(made.map_err(|e| transient("spill batch", e))?)?;
+                    self.consume_part(Some(made))?;
                 }
                 if eof {
                     drop(part_tx);
                     while order.next < sent {
-                        let made = order.take(true).ok_or_else(lost)?;
-                        self.consume(made.map_err(|e| transient("spill batch", e))?)?;
+                        self.consume_part(order.take(true))?;
                     }
                     return match error {
                         Some(e) => Err(self.gzip_error(&e, self.rows_read)),
@@ -655,6 +676,19 @@ impl<'a> Pass1<'a> {
                 .push(format!("{}: unknown key(s) ignored: {}", task.table.file, names.join(", ")));
         }
         Ok(())
+    }
+
+    /// A worker's result for the next part in file order; `None`: the
+    /// workers are gone without one.
+    fn consume_part(&mut self, made: Option<Result<Made, String>>) -> Result<(), Stop> {
+        match made {
+            Some(Ok(made)) => self.consume(made),
+            Some(Err(e)) => Err(Stop::Fail(FileFailure::Transient(e))),
+            None => Err(Stop::Fail(FileFailure::Transient(format!(
+                "the workers reading {} stopped",
+                self.task.table.file
+            )))),
+        }
     }
 
     /// What a worker (or this thread, for CSV) made of some records, in file

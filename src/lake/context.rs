@@ -368,8 +368,8 @@ fn extract_use(table: &'static Table, night: NaiveDate, version: u32, f: &super:
 
 /// `lake_<table>`: the table's Parquet files, scanned by every query that
 /// reads them. Nothing is read into memory ahead: a query holds only what
-/// its own operators need (DataFusion caches the files' metadata between
-/// scans, so re-opening a night's small file costs little).
+/// its own operators need (within a session DataFusion caches the files'
+/// footers, so re-opening a night's small file costs little).
 async fn register_files(ctx: &SessionContext, lake: &Location, table: &Table, files: &[String]) -> Result<(), ViewError> {
     let name = format!("lake_{}", table.name);
     let schema = table.lake_schema();

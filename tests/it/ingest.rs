@@ -264,6 +264,28 @@ async fn header_problems_reject_the_night() {
     }
 }
 
+/// A bad header stops the reading at line 1, but a large file's checksum
+/// is still computed over all of it: a `_DONE` that lists the right
+/// checksum gets the header problem, not a checksum mismatch.
+#[tokio::test]
+async fn a_header_problem_of_a_large_file_is_not_reported_as_a_checksum_mismatch() {
+    let f = Fixture::new();
+    let mut content = INSPECTIONS.lines().next().unwrap().replace("findings", "finding_count") + "\n";
+    // Rows that do not compress to nothing, so the reader stops well before the end.
+    for n in 0..60_000u64 {
+        let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        content.push_str(&format!(
+            "INSP-{n:07},CMP-{:07},INS-{:05},2026-10-03,ROUTINE,,{},COMPLIANT\n",
+            h % 9_999_999,
+            (h >> 24) % 99_999,
+            (h >> 40) % 50
+        ));
+    }
+    assert!(content.len() > 3 << 20);
+    f.inspection(N1, &[("inspections.csv.gz", content.as_str())], Done::Sums);
+    assert_rejected(&f, "inspection", &["inspections.csv.gz", "findings", "missing or renamed"]).await;
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn symbolic_link_in_night_folder_rejects_the_night() {
@@ -509,9 +531,10 @@ fn employer_line(npp: u32, name: &str, extra: &str) -> String {
     )
 }
 
-/// 9,000 lines (~1.7 MB, several of the parts that are parsed on separate
-/// threads), with problems spread over the parts: the file's records are
-/// still counted, numbered, quarantined and warned about in file order.
+/// 9,000 lines (~2.4 MB with one line of 700 KB: 4–5 of the 512 KB parts
+/// that are parsed on separate threads, one line longer than a part), with
+/// problems spread over the parts: the file's records are still counted,
+/// numbered, quarantined and warned about in file order.
 #[tokio::test]
 async fn a_large_json_lines_file_is_read_in_parts_in_file_order() {
     let f = Fixture::new();

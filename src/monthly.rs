@@ -172,7 +172,7 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
         &ledger,
         &queries,
         month,
-        views.as_of,
+        &views,
         settings(cfg),
         &mut timings,
     )
@@ -193,14 +193,16 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
 }
 
 /// The national row of `followup_by_province` for the 12 months ending with
-/// `month`, with the same `as_of` (only the queries it needs are run).
+/// `month`, with the same `as_of` as the report's `views` (only the queries
+/// it needs are run).
+#[allow(clippy::too_many_arguments)]
 async fn trend(
     engine: &crate::engine::Engine,
     lake: &Location,
     ledger: &Ledger,
     queries: &QuerySet,
     month: Month,
-    as_of: NaiveDate,
+    report_views: &context::LakeViews,
     settings: ReportSettings,
     timings: &mut Vec<StepTiming>,
 ) -> Result<Vec<TrendRow>, MonthlyError> {
@@ -232,11 +234,15 @@ async fn trend(
         .collect();
     let subset = QuerySet::from_sources(sources)?;
     // Snapshots are not read by these queries: the views as of `as_of` do.
+    // The months' sessions share the report's runtime, so each lake file's
+    // footer and statistics are read once for the report and all 12 months.
+    let as_of = report_views.as_of;
     let options = ViewOptions {
         month: None,
         as_of: Some(as_of),
         allow_stale_snapshot: true,
         only: Some(lake_tables.into_iter().collect()),
+        runtime: Some(report_views.ctx.runtime_env()),
     };
     let months: Vec<Month> = (0..12).rev().map(|k| month.minus(k)).collect();
     let started = Instant::now();

@@ -18,14 +18,9 @@
 --   in the province obtained by mapping the statistics-office code to the
 --   Kemendagri code.
 WITH
--- employers is read once: its ACTIVE employers and this month's BPJS
--- complaints (with the NIB of their company in the registry) go into one
--- list, so that each complaint can see whether an ACTIVE employer of any
--- province has its NIB
-facts AS (
-  -- the insurance system's BPS province code, mapped to Kemendagri
+-- the insurance system's BPS province code, mapped to Kemendagri
+active_employers AS (
   SELECT
-    true AS is_employer,
     e.nib,
     p.code AS province_code,
     e.arrears_months,
@@ -33,61 +28,49 @@ facts AS (
   FROM employers AS e
   JOIN provinces AS p ON p.bps_code = e.province_code_bps
   WHERE e.status = 'ACTIVE'
-  UNION ALL
-  -- counted in the complaint's province; a complaint without a company, or
-  -- whose company is missing from the registry or has no NIB, has no NIB
+),
+-- counted in the complaint's province; a complaint without a company, or
+-- whose company is missing from the registry or has no NIB, has no NIB
+bpjs_complaints AS (
   SELECT
-    false AS is_employer,
     co.nib,
-    cs.province_code,
-    CAST(NULL AS BIGINT) AS arrears_months,
-    CAST(NULL AS BIGINT) AS arrears_amount_idr
+    cs.province_code
   FROM complaint_state AS cs
   LEFT JOIN companies AS co ON co.company_id = cs.company_id
   WHERE cs.received_in_month AND cs.violation_code = 'BPJS'
 ),
-matched AS (
-  SELECT
-    facts.*,
-    nib IS NOT NULL
-      AND max(CASE WHEN is_employer THEN 1 ELSE 0 END) OVER (PARTITION BY nib) = 1
-      AS nib_of_active_employer
-  FROM facts
-),
+-- per province, up to three rows: the complaints; those whose NIB is among
+-- the active employers' (the few complaints are looked up in a hash table
+-- that the employers stream through, no sort by NIB); the employers in
+-- arrears
 counts AS (
-  SELECT
-    province_code,
-    count(*) FILTER (WHERE NOT is_employer) AS bpjs_complaints,
-    count(*) FILTER (WHERE NOT is_employer AND nib_of_active_employer)
-      AS bpjs_complaints_employer_active,
-    count(*) FILTER (WHERE is_employer AND arrears_months >= 3) AS employers_arrears_3m,
-    sum(arrears_amount_idr) FILTER (WHERE is_employer AND arrears_months >= 3)
-      AS arrears_amount_idr
-  FROM matched
+  SELECT province_code, count(*) AS bpjs_complaints, 0 AS bpjs_complaints_employer_active,
+         0 AS employers_arrears_3m, CAST(NULL AS BIGINT) AS arrears_amount_idr
+  FROM bpjs_complaints
+  GROUP BY province_code
+  UNION ALL
+  SELECT province_code, 0, count(*), 0, CAST(NULL AS BIGINT)
+  FROM bpjs_complaints
+  WHERE nib IN (SELECT nib FROM active_employers)
+  GROUP BY province_code
+  UNION ALL
+  SELECT province_code, 0, 0, count(*), sum(arrears_amount_idr)
+  FROM active_employers
+  WHERE arrears_months >= 3
   GROUP BY province_code
 ),
-province_rows AS (
-  SELECT
-    p.code AS province_code,
-    p.name AS province_name,
-    COALESCE(c.bpjs_complaints, 0) AS bpjs_complaints,
-    COALESCE(c.bpjs_complaints_employer_active, 0) AS bpjs_complaints_employer_active,
-    COALESCE(c.employers_arrears_3m, 0) AS employers_arrears_3m,
-    COALESCE(c.arrears_amount_idr, 0) AS arrears_amount_idr
-  FROM provinces AS p
-  LEFT JOIN counts AS c ON c.province_code = p.code
-),
 all_rows AS (
-  -- each province row twice, from one read: as itself and in the national
-  -- sum (code 00)
+  -- each province twice, from one read: as itself and in the national sum
+  -- (code 00)
   SELECT
-    CASE WHEN n.national THEN '00' ELSE r.province_code END AS province_code,
-    CASE WHEN n.national THEN 'INDONESIA' ELSE r.province_name END AS province_name,
-    sum(r.bpjs_complaints) AS bpjs_complaints,
-    sum(r.bpjs_complaints_employer_active) AS bpjs_complaints_employer_active,
-    sum(r.employers_arrears_3m) AS employers_arrears_3m,
-    sum(r.arrears_amount_idr) AS arrears_amount_idr
-  FROM province_rows AS r
+    CASE WHEN n.national THEN '00' ELSE p.code END AS province_code,
+    CASE WHEN n.national THEN 'INDONESIA' ELSE p.name END AS province_name,
+    COALESCE(sum(counts.bpjs_complaints), 0) AS bpjs_complaints,
+    COALESCE(sum(counts.bpjs_complaints_employer_active), 0) AS bpjs_complaints_employer_active,
+    COALESCE(sum(counts.employers_arrears_3m), 0) AS employers_arrears_3m,
+    COALESCE(sum(counts.arrears_amount_idr), 0) AS arrears_amount_idr
+  FROM provinces AS p
+  LEFT JOIN counts ON counts.province_code = p.code
   CROSS JOIN (VALUES (false), (true)) AS n (national)
   GROUP BY 1, 2
 )

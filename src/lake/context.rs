@@ -81,6 +81,12 @@ pub struct ViewOptions {
     /// Register only these lake tables (their views and `lake_` tables);
     /// `None` = all. The trend reads two tables of seven.
     pub only: Option<Vec<&'static str>>,
+    /// Share the runtime (its caches of file listings, Parquet footers and
+    /// statistics, and its memory pool) of another session of the same run,
+    /// e.g. the report's: the trend's twelve months then read each lake
+    /// file's footer once, not once per month. Local engine only; `None` =
+    /// a runtime of its own.
+    pub runtime: Option<Arc<RuntimeEnv>>,
 }
 
 /// One extract file the views use (for the bundle's manifest).
@@ -116,7 +122,7 @@ struct Distributed;
 /// GETs; local folders need no registration. It keeps the SQL's source
 /// positions, so a planning error names the line and column of its query
 /// file (`wasnaker check`).
-fn session_state(distributed: bool, lake: Option<&Location>) -> SessionState {
+fn session_state(distributed: bool, lake: Option<&Location>, runtime: Option<Arc<RuntimeEnv>>) -> SessionState {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
@@ -140,7 +146,7 @@ fn session_state(distributed: bool, lake: Option<&Location>) -> SessionState {
         }
         config = static_distributed_planner(config);
     }
-    let runtime = Arc::new(RuntimeEnv::default());
+    let runtime = runtime.unwrap_or_default();
     if let Some(lake) = lake.filter(|l| l.local_root().is_none()) {
         runtime.register_object_store(&lake.store_url(), lake.store());
     }
@@ -175,7 +181,7 @@ fn static_distributed_planner(config: SessionConfig) -> SessionConfig {
 
 /// A context that runs everything in this process (fixtures, planning).
 pub fn local_session(lake: Option<&Location>) -> SessionContext {
-    SessionContext::new_with_state(session_state(false, lake))
+    SessionContext::new_with_state(session_state(false, lake, None))
 }
 
 /// A context on `engine`. For Ballista, the same session state is upgraded
@@ -183,10 +189,16 @@ pub fn local_session(lake: Option<&Location>) -> SessionContext {
 /// one test query proves the scheduler and an executor answer before any
 /// report query runs, so a wrong `engine.url` is reported as such.
 pub async fn session(engine: &Engine, lake: Option<&Location>) -> Result<SessionContext, EngineError> {
+    session_on(engine, lake, None).await
+}
+
+/// [`session`], on `runtime` when given (local engine; a distributed
+/// session keeps a runtime of its own).
+async fn session_on(engine: &Engine, lake: Option<&Location>, runtime: Option<Arc<RuntimeEnv>>) -> Result<SessionContext, EngineError> {
     if !engine.is_distributed() {
-        return Ok(local_session(lake));
+        return Ok(SessionContext::new_with_state(session_state(false, lake, runtime)));
     }
-    distributed(engine, session_state(true, lake)).await
+    distributed(engine, session_state(true, lake, None)).await
 }
 
 /// True when `ctx`'s plans are executed outside this process: in-memory
@@ -236,7 +248,7 @@ pub async fn start_cluster(lake: Option<&Location>) -> Result<std::net::SocketAd
         engine: "standalone".into(),
         message,
     };
-    let state = session_state(true, lake);
+    let state = session_state(true, lake, None);
     let addr = ballista_scheduler::standalone::new_standalone_scheduler_from_state(&state)
         .await
         .map_err(|e| err(e.to_string()))?;
@@ -277,7 +289,7 @@ pub async fn open(engine: &Engine, lake: &Location, ledger: &Ledger, opts: &View
         Some(d) => d,
         None => return Err(ViewError::EmptyLake),
     };
-    let ctx = session(engine, Some(lake)).await?;
+    let ctx = session_on(engine, Some(lake), opts.runtime.clone()).await?;
     let mut views = LakeViews {
         ctx,
         as_of,

@@ -160,23 +160,32 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
     }));
     tables.sort_by_key(|t| publication_rank(&t.query.name));
     // The dictionary and lineage come from planning the same files against
-    // the lake's schemas (no data: a few hundred milliseconds).
-    let started = Instant::now();
-    let planned = plan_all(&queries, settings(cfg)).await?;
+    // the lake's schemas (no data: a few hundred milliseconds of one core),
+    // while the trend runs.
     let published: Vec<&str> = tables.iter().map(|t| t.query.name.as_str()).collect();
-    let dictionary = Dictionary::build(&planned, &published)?;
-    timings.push(StepTiming::since("plan queries for the data dictionary", started));
+    let plan = async {
+        let started = Instant::now();
+        let planned = plan_all(&queries, settings(cfg)).await?;
+        Ok::<_, MonthlyError>((planned, StepTiming::since("plan queries for the data dictionary (during the trend)", started)))
+    };
+    let mut trend_timings = Vec::new();
     let trend = trend(
         &cfg.engine,
         &lake,
         &ledger,
         &queries,
         month,
+        &tables,
         &views,
         settings(cfg),
-        &mut timings,
-    )
-    .await?;
+        &mut trend_timings,
+    );
+    let (plan, trend) = tokio::join!(plan, trend);
+    let (planned, plan_timing) = plan?;
+    let trend = trend?;
+    timings.push(plan_timing);
+    timings.extend(trend_timings);
+    let dictionary = Dictionary::build(&planned, &published)?;
     Ok(MonthlyReport {
         month,
         as_of: views.as_of,
@@ -193,8 +202,10 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
 }
 
 /// The national row of `followup_by_province` for the 12 months ending with
-/// `month`, with the same `as_of` as the report's `views` (only the queries
-/// it needs are run).
+/// the report month, with the same `as_of` as the report's `views` (only the
+/// queries it needs are run). The report month's row is the one of the
+/// report's own table (`report_tables`), computed from the same SQL,
+/// parameters and extracts.
 #[allow(clippy::too_many_arguments)]
 async fn trend(
     engine: &crate::engine::Engine,
@@ -202,6 +213,7 @@ async fn trend(
     ledger: &Ledger,
     queries: &QuerySet,
     month: Month,
+    report_tables: &[ReportTable],
     report_views: &context::LakeViews,
     settings: ReportSettings,
     timings: &mut Vec<StepTiming>,
@@ -244,7 +256,10 @@ async fn trend(
         only: Some(lake_tables.into_iter().collect()),
         runtime: Some(report_views.ctx.runtime_env()),
     };
-    let months: Vec<Month> = (0..12).rev().map(|k| month.minus(k)).collect();
+    // The report month's row is already in the report; the 11 months before it are computed.
+    let reported = report_tables.iter().find(|t| t.query.name == SOURCE).and_then(|t| national_row(t, month));
+    let first_computed = u32::from(reported.is_some());
+    let months: Vec<Month> = (first_computed..12).rev().map(|k| month.minus(k)).collect();
     let started = Instant::now();
     let rows: Vec<Option<TrendRow>> = if engine.is_distributed() {
         // Each open starts a Ballista session: one set of views, a month at a time.
@@ -273,10 +288,10 @@ async fn trend(
             .await?
     };
     timings.push(StepTiming::since(
-        format!("trend: {} queries × 12 months", subset.queries().len()),
+        format!("trend: {} queries × {} months", subset.queries().len(), 12 - first_computed),
         started,
     ));
-    Ok(rows.into_iter().flatten().collect())
+    Ok(rows.into_iter().chain(std::iter::once(reported)).flatten().collect())
 }
 
 /// The national row of one month of the trend, from the queries of `subset`

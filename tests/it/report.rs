@@ -169,6 +169,29 @@ async fn demo_month_produces_every_table_and_totals_reconcile() {
     }
     assert_eq!(report.trend.len(), 12);
     assert_eq!(report.trend.last().unwrap().received, int(national, "received"));
+    // The report month's point is taken from its table, the months before
+    // are computed by the trend: each equals the national row of that
+    // month's own report with the same as_of.
+    let months: Vec<String> = report.trend.iter().map(|p| p.month.to_string()).collect();
+    assert_eq!(months.first().map(String::as_str), Some("2025-10"));
+    assert_eq!(months.last().map(String::as_str), Some("2026-09"));
+    let august = monthly::compute(
+        &cfg,
+        &clock,
+        &MonthlyRequest {
+            month: Some(Month::parse("2026-08").unwrap()),
+            as_of: Some(report.as_of),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(august.trend.last(), Some(&report.trend[10]));
+    let aug_files: BTreeMap<String, Vec<u8>> = monthly::data_files(&august).unwrap().into_iter().collect();
+    let aug_national = &csv_rows(&aug_files["data/followup_by_province.csv"])[0];
+    assert_eq!(report.trend[10].received, int(aug_national, "received"));
+    assert_eq!(report.trend[10].open_at_end, int(aug_national, "open_at_end"));
+    assert!(report.trend.iter().any(|p| p.received > 0), "{:?}", report.trend);
 }
 
 fn report_cli(config: &Path, extra: &[&str]) -> std::process::Output {

@@ -166,7 +166,10 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
     let plan = async {
         let started = Instant::now();
         let planned = plan_all(&queries, settings(cfg)).await?;
-        Ok::<_, MonthlyError>((planned, StepTiming::since("plan queries for the data dictionary (during the trend)", started)))
+        Ok::<_, MonthlyError>((
+            planned,
+            StepTiming::since("plan queries for the data dictionary (during the trend)", started),
+        ))
     };
     let mut trend_timings = Vec::new();
     let trend = trend(
@@ -257,7 +260,10 @@ async fn trend(
         runtime: Some(report_views.ctx.runtime_env()),
     };
     // The report month's row is already in the report; the 11 months before it are computed.
-    let reported = report_tables.iter().find(|t| t.query.name == SOURCE).and_then(|t| national_row(t, month));
+    let reported = report_tables
+        .iter()
+        .find(|t| t.query.name == SOURCE)
+        .and_then(|t| national_row(t, month));
     let first_computed = u32::from(reported.is_some());
     let months: Vec<Month> = (first_computed..12).rev().map(|k| month.minus(k)).collect();
     let started = Instant::now();
@@ -271,19 +277,36 @@ async fn trend(
         }
         rows
     } else {
-        // Locally, each month has views of its own (opening them reads no
-        // data), and as many months as cores run at once: one month's small
-        // queries leave cores idle.
-        let at_once = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Locally, what the queries read (the lake views as of `as_of`, the
+        // reference tables) is the same for every month: it is written once
+        // to scratch Parquet files, and each month's session reads those
+        // instead of selecting the latest rows of the lake again. As many
+        // months as cores run at once: one month's small queries leave
+        // cores idle.
+        let views = context::open(engine, lake, ledger, &options).await?;
+        let inputs: Vec<String> = reads.iter().filter(|r| !needed.contains(*r)).cloned().collect();
+        let scratch = tempfile::Builder::new()
+            .prefix("wasnaker-trend-")
+            .tempdir()
+            .map_err(|e| ViewError::DataFusion {
+                table: "the trend's scratch folder".into(),
+                source: datafusion::error::DataFusionError::IoError(e),
+            })?;
+        let tables = context::materialize(&views.ctx, &inputs, scratch.path()).await?;
+        timings.push(StepTiming::since(
+            format!("trend: {} inputs as of {as_of} written once", tables.len()),
+            started,
+        ));
+        let runtime = views.ctx.runtime_env();
         futures::stream::iter(months)
             .map(|m| {
-                let (options, subset) = (&options, &subset);
+                let (tables, subset, runtime) = (&tables, &subset, runtime.clone());
                 async move {
-                    let views = context::open(engine, lake, ledger, options).await?;
-                    trend_month(&views.ctx, subset, m, as_of, settings).await
+                    let ctx = context::session_over(tables, Some(runtime))?;
+                    trend_month(&ctx, subset, m, as_of, settings).await
                 }
             })
-            .buffered(at_once)
+            .buffered(std::thread::available_parallelism().map_or(2, |n| n.get()))
             .try_collect()
             .await?
     };

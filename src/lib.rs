@@ -47,21 +47,23 @@ pub fn tune_allocator() {
     tune_glibc();
 }
 
-/// Two mimalloc options, each unless its environment variable is set:
-/// - the arenas it reserves from now on are committed as they are used,
+/// Two allocator settings, each unless its environment variable is set:
+/// - mimalloc commits the arenas it reserves from now on as they are used,
 ///   rather than at once (`MIMALLOC_ARENA_EAGER_COMMIT`, or its old name
 ///   `MIMALLOC_EAGER_REGION_COMMIT`): on the x1 lake the report's peak RSS is
 ///   1.55 GB instead of 1.9 GB (the variable itself, read before `main`, also
 ///   covers the first arena: 1.2 GB);
-/// - no transparent huge pages (`MIMALLOC_ALLOW_THP`): with them the kernel
-///   zeroes 2 MiB at each first touch, a fifth of the report's CPU in
-///   `clear_page`; without, the x1 report takes 3.5-3.6 s instead of
-///   3.7-4.0 s and peaks at 0.82-0.86 GB instead of 0.98-1.03 GB.
+/// - no transparent huge pages for this process (`MIMALLOC_ALLOW_THP`, which
+///   mimalloc reads before `main`; setting its option here would come too
+///   late, so the process asks the kernel, as mimalloc itself does): with
+///   them the kernel zeroes 2 MiB at each first touch, a fifth of the
+///   report's samples in `clear_page`; without, the x1 report takes 3.5-3.6 s
+///   instead of 3.7-4.0 s and peaks at 0.82-0.86 GB instead of 0.98-1.03 GB.
 fn tune_mimalloc() {
-    // Positions in `mi_option_t` of mimalloc.h (v3, as vendored by
-    // libmimalloc-sys 0.1.49), which exports no constants for them.
+    // The position of `mi_option_arena_eager_commit` in `mi_option_t` of
+    // mimalloc.h (v3, as vendored by libmimalloc-sys 0.1.49, which Cargo.lock
+    // pins), which exports no constant for it.
     const MI_OPTION_ARENA_EAGER_COMMIT: std::ffi::c_int = 4;
-    const MI_OPTION_ALLOW_THP: std::ffi::c_int = 43;
     unsafe extern "C" {
         fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
     }
@@ -70,9 +72,13 @@ fn tune_mimalloc() {
         // SAFETY: sets an allocator option; mimalloc allows it at any time.
         unsafe { mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) }
     }
+    #[cfg(target_os = "linux")]
     if !set_by_user(&["MIMALLOC_ALLOW_THP"]) {
-        // SAFETY: as above.
-        unsafe { mi_option_set(MI_OPTION_ALLOW_THP, 0) }
+        // SAFETY: only sets a flag of this process (`THP_enabled: 0` in
+        // /proc/self/status); a kernel without THP returns an error, ignored.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
     }
 }
 

@@ -99,7 +99,7 @@ pub struct MonthlyReport {
 /// How long one step of a monthly run took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepTiming {
-    /// e.g. `open lake views`, `report followup_by_province`, `trend: open lake views`.
+    /// e.g. `open lake views`, `report followup_by_province`, `trend: 2 queries × 11 months`.
     pub step: String,
     pub elapsed: Duration,
     /// Rows produced, for report queries.
@@ -183,9 +183,7 @@ pub async fn compute(cfg: &Config, clock: &dyn Clock, req: &MonthlyRequest) -> R
         settings(cfg),
         &mut trend_timings,
     );
-    let (plan, trend) = tokio::join!(plan, trend);
-    let (planned, plan_timing) = plan?;
-    let trend = trend?;
+    let ((planned, plan_timing), trend) = tokio::try_join!(plan, trend)?;
     timings.push(plan_timing);
     timings.extend(trend_timings);
     let dictionary = Dictionary::build(&planned, &published)?;
@@ -248,9 +246,12 @@ async fn trend(
         .map(|q| (q.path.clone(), q.sql.clone().into_bytes()))
         .collect();
     let subset = QuerySet::from_sources(sources)?;
-    // Snapshots are not read by these queries: the views as of `as_of` do.
-    // The months' sessions share the report's runtime, so each lake file's
-    // footer and statistics are read once for the report and all 12 months.
+    // Every month sees the lake as of `as_of` (a snapshot table, if these
+    // queries read one, too). The views share the report's runtime: they
+    // read no Parquet footer the report has read.
+    let reads_snapshot = lake_tables
+        .iter()
+        .any(|t| crate::contract::table(t).is_some_and(|t| t.kind == crate::contract::Kind::Snapshot));
     let as_of = report_views.as_of;
     let options = ViewOptions {
         month: None,
@@ -259,9 +260,12 @@ async fn trend(
         only: Some(lake_tables.into_iter().collect()),
         runtime: Some(report_views.ctx.runtime_env()),
     };
-    // The report month's row is already in the report; the 11 months before it are computed.
+    // The report month's row is already in the report, computed on the same
+    // basis unless a snapshot is read (the report's is as of the month's
+    // end): then all 12 months are computed.
     let reported = report_tables
         .iter()
+        .filter(|_| !reads_snapshot)
         .find(|t| t.query.name == SOURCE)
         .and_then(|t| national_row(t, month));
     let first_computed = u32::from(reported.is_some());
@@ -288,9 +292,10 @@ async fn trend(
         let scratch = tempfile::Builder::new()
             .prefix("wasnaker-trend-")
             .tempdir()
-            .map_err(|e| ViewError::DataFusion {
-                table: "the trend's scratch folder".into(),
-                source: datafusion::error::DataFusionError::IoError(e),
+            .map_err(|e| ViewError::Scratch {
+                what: "the trend's inputs".into(),
+                dir: std::env::temp_dir(),
+                message: e.to_string(),
             })?;
         let tables = context::materialize(&views.ctx, &inputs, scratch.path()).await?;
         timings.push(StepTiming::since(

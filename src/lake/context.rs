@@ -65,6 +65,11 @@ pub enum ViewError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(
+        "writing the trend's scratch copy of {what} in {}: {message}; make room there or point TMPDIR at a folder with space",
+        dir.display()
+    )]
+    Scratch { what: String, dir: PathBuf, message: String },
     #[error("registering lake table {table}: {source}")]
     DataFusion {
         table: String,
@@ -86,9 +91,9 @@ pub struct ViewOptions {
     pub only: Option<Vec<&'static str>>,
     /// Share the runtime (its caches of file listings, Parquet footers and
     /// statistics, and its memory pool) of another session of the same run,
-    /// e.g. the report's: the trend's twelve months then read each lake
-    /// file's footer once, not once per month. Local engine only; `None` =
-    /// a runtime of its own.
+    /// e.g. the report's: the trend's views then read no footer the report
+    /// has read. Local engine only (a Ballista session keeps its own);
+    /// `None` = a runtime of its own.
     pub runtime: Option<Arc<RuntimeEnv>>,
 }
 
@@ -436,7 +441,11 @@ pub async fn materialize(ctx: &SessionContext, names: &[String], dir: &Path) -> 
         let options = DataFrameWriteOptions::new().with_single_file_output(true);
         df.write_parquet(&path.to_string_lossy(), options, Some(parquet))
             .await
-            .map_err(df_err(name))?;
+            .map_err(|e| ViewError::Scratch {
+                what: name.clone(),
+                dir: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
         out.push(Materialized {
             name: name.clone(),
             path,

@@ -247,8 +247,7 @@ async fn trend(
         .collect();
     let subset = QuerySet::from_sources(sources)?;
     // Every month sees the lake as of `as_of` (a snapshot table, if these
-    // queries read one, too). The views share the report's runtime: they
-    // read no Parquet footer the report has read.
+    // queries read one, too).
     let reads_snapshot = lake_tables
         .iter()
         .any(|t| crate::contract::table(t).is_some_and(|t| t.kind == crate::contract::Kind::Snapshot));
@@ -258,16 +257,18 @@ async fn trend(
         as_of: Some(as_of),
         allow_stale_snapshot: true,
         only: Some(lake_tables.into_iter().collect()),
-        runtime: Some(report_views.ctx.runtime_env()),
     };
     // The report month's row is already in the report, computed on the same
     // basis unless a snapshot is read (the report's is as of the month's
     // end): then all 12 months are computed.
-    let reported = report_tables
-        .iter()
-        .filter(|_| !reads_snapshot)
-        .find(|t| t.query.name == SOURCE)
-        .and_then(|t| national_row(t, month));
+    let reported = if reads_snapshot {
+        None
+    } else {
+        report_tables
+            .iter()
+            .find(|t| t.query.name == SOURCE)
+            .and_then(|t| national_row(t, month))
+    };
     let first_computed = u32::from(reported.is_some());
     let months: Vec<Month> = (first_computed..12).rev().map(|k| month.minus(k)).collect();
     let started = Instant::now();

@@ -89,12 +89,6 @@ pub struct ViewOptions {
     /// Register only these lake tables (their views and `lake_` tables);
     /// `None` = all. The trend reads two tables of seven.
     pub only: Option<Vec<&'static str>>,
-    /// Share the runtime (its caches of file listings, Parquet footers and
-    /// statistics, and its memory pool) of another session of the same run,
-    /// e.g. the report's: the trend's views then read no footer the report
-    /// has read. Local engine only (a Ballista session keeps its own);
-    /// `None` = a runtime of its own.
-    pub runtime: Option<Arc<RuntimeEnv>>,
 }
 
 /// One extract file the views use (for the bundle's manifest).
@@ -197,14 +191,8 @@ pub fn local_session(lake: Option<&Location>) -> SessionContext {
 /// one test query proves the scheduler and an executor answer before any
 /// report query runs, so a wrong `engine.url` is reported as such.
 pub async fn session(engine: &Engine, lake: Option<&Location>) -> Result<SessionContext, EngineError> {
-    session_on(engine, lake, None).await
-}
-
-/// [`session`], on `runtime` when given (local engine; a distributed
-/// session keeps a runtime of its own).
-async fn session_on(engine: &Engine, lake: Option<&Location>, runtime: Option<Arc<RuntimeEnv>>) -> Result<SessionContext, EngineError> {
     if !engine.is_distributed() {
-        return Ok(SessionContext::new_with_state(session_state(false, lake, runtime)));
+        return Ok(local_session(lake));
     }
     distributed(engine, session_state(true, lake, None)).await
 }
@@ -297,7 +285,7 @@ pub async fn open(engine: &Engine, lake: &Location, ledger: &Ledger, opts: &View
         Some(d) => d,
         None => return Err(ViewError::EmptyLake),
     };
-    let ctx = session_on(engine, Some(lake), opts.runtime.clone()).await?;
+    let ctx = session(engine, Some(lake)).await?;
     let mut views = LakeViews {
         ctx,
         as_of,
@@ -456,7 +444,8 @@ pub async fn materialize(ctx: &SessionContext, names: &[String], dir: &Path) -> 
 }
 
 /// A local session whose only tables are `tables` (see [`materialize`]), on
-/// `runtime` when given.
+/// `runtime` when given (sessions over the same files then share the
+/// footers they read).
 pub fn session_over(tables: &[Materialized], runtime: Option<Arc<RuntimeEnv>>) -> Result<SessionContext, ViewError> {
     let ctx = SessionContext::new_with_state(session_state(false, None, runtime));
     for t in tables {

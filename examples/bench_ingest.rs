@@ -15,7 +15,7 @@ use std::time::Instant;
 use wasnaker::clock::FixedClock;
 use wasnaker::contract::TABLES;
 use wasnaker::demo::{DemoOptions, dir_sink};
-use wasnaker::ingest::file::{FileTask, SnapshotState, process};
+use wasnaker::ingest::file::{FileFailure, FileTask, SnapshotState, process};
 use wasnaker::ingest::pseudonym::Pseudonymiser;
 use wasnaker::ingest::{IngestOptions, NoProgress};
 use wasnaker::storage::Location;
@@ -105,8 +105,11 @@ async fn main() -> anyhow::Result<()> {
             base_state: (table.kind == wasnaker::contract::Kind::Snapshot).then_some(&empty),
         };
         let t = Instant::now();
-        let reader: Box<dyn Read> = Box::new(std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?));
-        let out = process(&task, reader).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let open = || -> Result<Box<dyn Read>, FileFailure> {
+            let f = std::fs::File::open(&path).map_err(|e| FileFailure::Transient(e.to_string()))?;
+            Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+        };
+        let out = process(&task, &open).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let secs = t.elapsed().as_secs_f64();
         let peak = peak_rss_mb() - base_rss;
         println!(

@@ -57,7 +57,7 @@ pub fn write_ingest(out: &mut dyn std::io::Write, report: &IngestReport, dry_run
         let result = report.results.iter().find(|r| r.system == n.system && r.night == n.night);
         let (status, read, acc, q, note) = match (result, &n.action) {
             (Some(r), _) => match &r.outcome {
-                NightOutcome::Ingested { files, ignored_files } => {
+                NightOutcome::Ingested { files, ignored_files, .. } => {
                     let mut notes: Vec<String> = files.iter().flat_map(|f| f.warnings.clone()).collect();
                     if !ignored_files.is_empty() {
                         notes.push(format!("ignored unknown file(s): {}", ignored_files.join(", ")));

@@ -8,15 +8,23 @@
 //! the records into a local Arrow IPC spill file and counts keys; pass 2
 //! drops every row of a key seen twice (quarantine) and, for snapshots, keeps
 //! only the rows that changed against the base snapshot.
+//!
+//! A snapshot record that holds what its key's row in the base snapshot held
+//! (same keyed fingerprint, see [`Recognise`]) is recognised in pass 1 and
+//! only its key is counted: most of a nightly snapshot is unchanged. When a
+//! recognised row's key turns out to be duplicated, the file is read again
+//! with those keys' rows made whole, so that the quarantine shows their
+//! values: the lake and quarantine rows are the same as when nothing is
+//! recognised.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
@@ -34,7 +42,7 @@ use tempfile::NamedTempFile;
 use super::batch::{BATCH_BYTES, BATCH_ROWS, Batcher};
 use super::jsonl::{self, LineReader};
 use super::pseudonym::Pseudonymiser;
-use super::rows::{Made, RowMaker};
+use super::rows::{Made, Recognise, Recognised, RowMaker};
 use super::validate::{self, Raw, RowError, Value};
 use crate::contract::{self, Format, Kind, Table};
 use crate::lake::ledger::Rejection;
@@ -49,12 +57,68 @@ const MAX_WORKERS: usize = 8;
 /// CSV rows made before they are consumed.
 const CSV_ROWS_AT_ONCE: usize = 1024;
 
-/// Snapshot state: key → row hash of every entity of the base snapshot.
+/// Snapshot state: key → row of every entity of the base snapshot.
 /// The per-row key maps use foldhash, randomly seeded per map (SipHash was a
 /// tenth of the ingest's time; keys come from deliveries, so the seed stays
 /// random).
-pub type SnapshotState = foldhash::HashMap<String, [u8; 16]>;
+pub type SnapshotState = foldhash::HashMap<String, RowState>;
+pub type KeySet = foldhash::HashSet<String>;
 type KeyCounts = foldhash::HashMap<String, u32>;
+
+/// An entity's row in a snapshot.
+#[derive(Debug)]
+pub struct RowState {
+    /// The row hash stored in the lake.
+    pub hash: [u8; 16],
+    /// The keyed fingerprint of the record it was made of (see
+    /// [`Recognise`]); `None` when the state was rebuilt from the lake, or
+    /// the record may not be recognised.
+    pub fp: Option<[u8; 16]>,
+    /// While the base of a file: how the file met the entity so far (a
+    /// [`Met`]), set from any thread reading the file.
+    met: AtomicU8,
+}
+
+/// How a file being read met an entity of its base snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Met {
+    Not = 0,
+    /// A record recognised as its unchanged row.
+    Recognised = 1,
+    /// A valid row made of a record.
+    Made = 2,
+}
+
+impl RowState {
+    pub fn new(hash: [u8; 16], fp: Option<[u8; 16]>) -> Self {
+        RowState {
+            hash,
+            fp,
+            met: AtomicU8::new(Met::Not as u8),
+        }
+    }
+
+    /// Record that the file met the entity `how`; how it had met it before.
+    pub fn meet(&self, how: Met) -> Met {
+        match self.met.swap(how as u8, Ordering::Relaxed) {
+            0 => Met::Not,
+            1 => Met::Recognised,
+            _ => Met::Made,
+        }
+    }
+
+    fn met(&self) -> bool {
+        self.met.load(Ordering::Relaxed) != Met::Not as u8
+    }
+}
+
+impl Clone for RowState {
+    /// A copy not met by any file.
+    fn clone(&self) -> Self {
+        RowState::new(self.hash, self.fp)
+    }
+}
 
 /// What the caller knows before reading the file.
 pub struct FileTask<'a> {
@@ -79,10 +143,12 @@ pub struct FileOutput {
     pub rows_accepted: u64,
     pub rows_quarantined: u64,
     pub rows_stored: u64,
+    /// Snapshots: accepted records recognised as unchanged (see [`Recognise`]).
+    pub rows_recognised: u64,
     pub data: Option<NamedTempFile>,
     pub quarantine: Option<NamedTempFile>,
     pub warnings: Vec<String>,
-    /// Snapshots: the snapshot as of this night (key → row hash).
+    /// Snapshots: the snapshot as of this night.
     pub new_state: Option<SnapshotState>,
 }
 
@@ -132,14 +198,39 @@ impl<R: Read> Read for Tap<R> {
     }
 }
 
-/// Process one file. `reader` yields the file's compressed bytes.
-pub fn process(task: &FileTask<'_>, reader: Box<dyn Read>) -> Fail<FileOutput> {
+/// What one reading of a file came to.
+enum Attempt {
+    Done(FileOutput),
+    /// Rows recognised as unchanged have keys that the file duplicates.
+    Duplicated(KeySet),
+}
+
+/// Process one file. `open` yields the file's compressed bytes (a second
+/// time in the rare case described in the module's documentation).
+pub fn process(task: &FileTask<'_>, open: &dyn Fn() -> Fail<Box<dyn Read>>) -> Fail<FileOutput> {
+    let nothing = KeySet::default();
+    let keys = match process_once(task, open()?, Some(&nothing))? {
+        Attempt::Done(out) => return Ok(out),
+        Attempt::Duplicated(keys) => keys,
+    };
+    match process_once(task, open()?, Some(&keys))? {
+        Attempt::Done(out) => Ok(out),
+        // Only if the file changed between the readings: recognise nothing.
+        Attempt::Duplicated(_) => match process_once(task, open()?, None)? {
+            Attempt::Done(out) => Ok(out),
+            Attempt::Duplicated(_) => Err(transient(task.table.file, "recognised rows with no base")),
+        },
+    }
+}
+
+/// One reading of the file; `avoid`: see [`Recognise`].
+fn process_once(task: &FileTask<'_>, reader: Box<dyn Read>, avoid: Option<&KeySet>) -> Fail<Attempt> {
     let state = Rc::new(RefCell::new(TapState::default()));
     let tap = Tap {
         inner: reader,
         state: state.clone(),
     };
-    let mut p = Pass1::new(task)?;
+    let mut p = Pass1::new(task, avoid)?;
     let result = match task.table.format {
         Format::Csv => p.read_csv(tap),
         Format::JsonLines => p.read_jsonl(tap),
@@ -287,7 +378,34 @@ fn spill_schema(table: &Table) -> SchemaRef {
     fields.push(Field::new("_line", DataType::Int64, false));
     fields.push(Field::new(contract::ROW_HASH, DataType::FixedSizeBinary(16), false));
     fields.push(Field::new("_key", DataType::Utf8, false));
+    fields.push(Field::new("_fp", DataType::FixedSizeBinary(16), true));
     Arc::new(Schema::new(fields))
+}
+
+/// Positions of the bookkeeping columns of a spill batch (after the lake columns).
+struct SpillCols {
+    record: usize,
+    line: usize,
+    hash: usize,
+    key: usize,
+    fp: usize,
+}
+
+impl SpillCols {
+    fn of(table: &Table) -> Self {
+        let n = table.lake_columns().filter(|(_, c)| c.lake_name().is_some()).count();
+        SpillCols {
+            record: n,
+            line: n + 1,
+            hash: n + 2,
+            key: n + 3,
+            fp: n + 4,
+        }
+    }
+}
+
+fn recognise<'a>(task: &FileTask<'a>, avoid: Option<&'a KeySet>) -> Option<Recognise<'a>> {
+    task.base_state.map(|base| Recognise::new(task.table, task.pseudonymiser, base, avoid))
 }
 
 pub fn quarantine_schema() -> SchemaRef {
@@ -371,13 +489,21 @@ struct Pass1<'a> {
     pending_rows: usize,
     pending_bytes: usize,
     quarantine: Quarantine,
-    /// key → row hash of the first valid row with it: once the keys of
-    /// several rows are taken out, the snapshot as of this night.
-    keys: SnapshotState,
+    /// Keys of valid rows met so far that are not in the base (those are
+    /// counted by the base's marks).
+    keys: KeySet,
     /// Keys of more than one valid row → how many (few).
     dups: KeyCounts,
     /// Keys of rows quarantined in pass 1 (snapshots keep their old version).
-    held: foldhash::HashSet<String>,
+    held: KeySet,
+    /// Records recognised as unchanged rows of the base snapshot.
+    recognised: u64,
+    /// Keys with a recognised row and another valid row.
+    duplicated: KeySet,
+    avoid: Option<&'a KeySet>,
+    /// CSV: the bytes a record's fingerprint is taken of, and its key.
+    fp_bytes: Vec<u8>,
+    key_buf: String,
     /// CSV: rows are made and consumed on this thread.
     maker: RowMaker<'a>,
     rows_read: u64,
@@ -390,7 +516,11 @@ struct Pass1<'a> {
 }
 
 impl<'a> Pass1<'a> {
-    fn new(task: &'a FileTask<'a>) -> Fail<Self> {
+    fn new(task: &'a FileTask<'a>, avoid: Option<&'a KeySet>) -> Fail<Self> {
+        // The base's marks are this reading's.
+        for row in task.base_state.into_iter().flat_map(|b| b.values()) {
+            row.met.store(Met::Not as u8, Ordering::Relaxed);
+        }
         let spill_schema = spill_schema(task.table);
         let spill_file = NamedTempFile::new_in(task.work_dir).map_err(|e| transient("scratch file", e))?;
         let f = spill_file.reopen().map_err(|e| transient("scratch file", e))?;
@@ -399,7 +529,7 @@ impl<'a> Pass1<'a> {
             task,
             spill,
             spill_file,
-            maker: RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema.clone()),
+            maker: RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema.clone(), recognise(task, avoid)),
             spill_schema,
             pending: Vec::new(),
             pending_rows: 0,
@@ -413,9 +543,14 @@ impl<'a> Pass1<'a> {
                 rows: 0,
             },
             // A snapshot has about as many keys as its base: no rehashing.
-            keys: SnapshotState::with_capacity_and_hasher(task.base_state.map_or(0, |s| s.len()), Default::default()),
+            keys: KeySet::default(),
             dups: KeyCounts::default(),
-            held: foldhash::HashSet::default(),
+            held: KeySet::default(),
+            recognised: 0,
+            duplicated: KeySet::default(),
+            avoid,
+            fp_bytes: Vec::new(),
+            key_buf: String::new(),
             rows_read: 0,
             unknown: Vec::new(),
             warnings: Vec::new(),
@@ -474,6 +609,31 @@ impl<'a> Pass1<'a> {
                 self.quarantine_csv(record, line, &rec, &err)?;
                 continue;
             }
+            // The fingerprint covers the contract columns' fields, in contract
+            // order: the same whatever the header's order and extra columns.
+            let mut fp = None;
+            if let Some(r) = self.maker.recognise() {
+                self.fp_bytes.clear();
+                for &pos in &self.positions {
+                    self.fp_bytes.extend_from_slice(&(rec[pos].len() as u64).to_le_bytes());
+                    self.fp_bytes.extend_from_slice(&rec[pos]);
+                }
+                let f = r.fingerprint(&self.fp_bytes);
+                if let Some(key) = csv_key(self.task.table, &self.positions, &rec, &mut self.key_buf) {
+                    match r.unchanged(key, &f) {
+                        Recognised::Yes => {
+                            self.recognised += 1;
+                            continue;
+                        }
+                        Recognised::Duplicated => {
+                            self.duplicated.insert(key.to_string());
+                            continue;
+                        }
+                        Recognised::No => {}
+                    }
+                }
+                fp = Some(f);
+            }
             if let Some(ci) = self.positions.iter().position(|&pos| std::str::from_utf8(&rec[pos]).is_err()) {
                 let col = &self.task.table.columns[ci];
                 let err = RowError {
@@ -484,7 +644,7 @@ impl<'a> Pass1<'a> {
                 continue;
             }
             let positions = &self.positions;
-            let made = self.maker.make(record, line, |ci| {
+            let made = self.maker.make(record, line, fp, |ci| {
                 // Valid UTF-8: checked just above.
                 let s = std::str::from_utf8(&rec[positions[ci]]).unwrap_or_default();
                 Raw::Text((!s.is_empty()).then_some(s))
@@ -595,8 +755,9 @@ impl<'a> Pass1<'a> {
             for _ in 0..workers {
                 let (part_rx, made_tx) = (&part_rx, made_tx.clone());
                 let spill_schema = self.spill_schema.clone();
+                let avoid = self.avoid;
                 s.spawn(move || {
-                    let mut maker = RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema);
+                    let mut maker = RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema, recognise(task, avoid));
                     let mut reader = LineReader::new(task.table);
                     let mut broken = false;
                     // Ends when the parts end, or when the consumer stopped.
@@ -701,6 +862,8 @@ impl<'a> Pass1<'a> {
             }
             self.quarantine.push(q.record, q.line, &q.err, q.values)?;
         }
+        self.recognised += made.recognised;
+        self.duplicated.extend(made.duplicated);
         if let Some(rows) = made.rows {
             self.spill_rows(rows)?;
         }
@@ -716,22 +879,27 @@ impl<'a> Pass1<'a> {
     /// batches cut after the row that fills one (rows or string bytes).
     fn spill_rows(&mut self, rows: RecordBatch) -> Fail<()> {
         let strings: Vec<&StringArray> = rows.columns().iter().filter_map(|c| c.as_string_opt::<i32>()).collect();
-        let n = rows.num_columns();
-        let (Some(hashes), Some(keys)) = (
-            rows.column(n.saturating_sub(2)).as_fixed_size_binary_opt(),
-            rows.column(n - 1).as_string_opt::<i32>(),
-        ) else {
-            return Err(transient("spill batch", "no hash and key columns"));
+        let at = SpillCols::of(self.task.table);
+        let Some(keys) = rows.columns().get(at.key).and_then(|c| c.as_string_opt::<i32>()) else {
+            return Err(transient("spill batch", "no key column"));
         };
         let mut start = 0;
         for i in 0..rows.num_rows() {
-            match self.keys.entry(keys.value(i).to_string()) {
-                Entry::Vacant(v) => {
-                    let mut h = [0u8; 16];
-                    h.copy_from_slice(hashes.value(i));
-                    v.insert(h);
+            let key = keys.value(i);
+            // A key of the base is counted in the base (its mark), a new one in `keys`.
+            match self.task.base_state.and_then(|b| b.get(key)) {
+                Some(row) => match row.meet(Met::Made) {
+                    Met::Not => {}
+                    Met::Recognised => {
+                        self.duplicated.insert(key.to_string());
+                    }
+                    Met::Made => *self.dups.entry(key.to_string()).or_insert(1) += 1,
+                },
+                None => {
+                    if !self.keys.insert(key.to_string()) {
+                        *self.dups.entry(key.to_string()).or_insert(1) += 1;
+                    }
                 }
-                Entry::Occupied(o) => *self.dups.entry(o.key().clone()).or_insert(1) += 1,
             }
             self.pending_rows += 1;
             self.pending_bytes += strings.iter().map(|c| c.value_length(i) as usize).sum::<usize>();
@@ -790,14 +958,22 @@ impl<'a> Pass1<'a> {
     }
 
     /// Pass 2: drop duplicate keys, compute snapshot changes, write the lake file.
-    fn finish(mut self, sha256: String, bytes: u64) -> Fail<FileOutput> {
+    fn finish(mut self, sha256: String, bytes: u64) -> Fail<Attempt> {
         self.flush_spill()?;
         self.spill.finish().map_err(|e| transient("spill close", e))?;
         let table = self.task.table;
-        // The keys of one valid row, with its hash, become the new snapshot
-        // state (the keys of several leave it below).
-        let mut new_state = std::mem::take(&mut self.keys);
+        if !self.duplicated.is_empty() {
+            return Ok(Attempt::Duplicated(std::mem::take(&mut self.duplicated)));
+        }
         let dups = std::mem::take(&mut self.dups);
+        tracing::debug!(file = table.file, recognised = self.recognised, "records recognised as unchanged");
+        let empty = SnapshotState::default();
+        let base = self.task.base_state.unwrap_or(&empty);
+        let is_snapshot = table.kind == Kind::Snapshot;
+        // The base, where tonight's rows are entered below: an entity keeps
+        // its row when it was recognised, had only bad rows (held back) or
+        // duplicated rows; one that was not met at all has left.
+        let mut new_state = if is_snapshot { base.clone() } else { SnapshotState::default() };
         let lake_schema = table.lake_schema();
         let n_lake = table.lake_columns().count();
         let night = validate::days_since_epoch(self.task.night);
@@ -805,21 +981,18 @@ impl<'a> Pass1<'a> {
         let f = data_tmp.reopen().map_err(|e| transient("scratch file", e))?;
         let mut writer = ArrowWriter::try_new(f, lake_schema.clone(), Some(crate::lake::parquet_properties()))
             .map_err(|e| transient("lake writer", e))?;
+        let mut lake_rows = Rechunk::new(lake_schema.clone());
         let spill = File::open(self.spill_file.path()).map_err(|e| transient("spill reopen", e))?;
         let reader = FileReader::try_new(spill, None).map_err(|e| transient("spill read", e))?;
-        let mut accepted = 0u64;
+        let mut accepted = self.recognised;
         let mut stored = 0u64;
-        let empty = SnapshotState::default();
-        let base = self.task.base_state.unwrap_or(&empty);
-        let is_snapshot = table.kind == Kind::Snapshot;
-        let record_col = n_lake;
-        let line_col = n_lake + 1;
-        let hash_col = n_lake + 2;
-        let key_col = n_lake + 3;
+        let at = SpillCols::of(table);
+        let (record_col, line_col, hash_col) = (at.record, at.line, at.hash);
         for batch in reader {
             let batch = batch.map_err(|e| transient("spill read", e))?;
-            let batch_keys = batch.column(key_col).as_string::<i32>();
+            let batch_keys = batch.column(at.key).as_string::<i32>();
             let hashes = batch.column(hash_col).as_fixed_size_binary();
+            let fps = batch.column(at.fp).as_fixed_size_binary();
             let mut keep = Vec::with_capacity(batch.num_rows());
             let mut dup_rows = Vec::new();
             for i in 0..batch.num_rows() {
@@ -831,7 +1004,15 @@ impl<'a> Pass1<'a> {
                 }
                 accepted += 1;
                 if is_snapshot {
-                    keep.push(base.get(k).is_none_or(|h| h.as_slice() != hashes.value(i)));
+                    let mut hash = [0u8; 16];
+                    hash.copy_from_slice(hashes.value(i));
+                    keep.push(base.get(k).is_none_or(|h| h.hash != hash));
+                    let fp = fps.is_valid(i).then(|| {
+                        let mut fp = [0u8; 16];
+                        fp.copy_from_slice(fps.value(i));
+                        fp
+                    });
+                    new_state.insert(k.to_string(), RowState::new(hash, fp));
                 } else {
                     keep.push(true);
                 }
@@ -860,28 +1041,18 @@ impl<'a> Pass1<'a> {
             }
             let out = RecordBatch::try_new(lake_schema.clone(), cols).map_err(|e| transient("lake batch", e))?;
             stored += out.num_rows() as u64;
-            writer.write(&out).map_err(|e| transient("lake write", e))?;
+            lake_rows.push(out, &mut writer)?;
         }
+        lake_rows.flush(&mut writer)?;
         if is_snapshot {
-            for k in dups.keys() {
-                new_state.remove(k);
-            }
-            // Keys of the base that left the snapshot (and were not held back by a bad row).
-            // Held keys (bad or duplicated rows) keep their base version.
-            // One look-up per base key.
-            let mut gone: Vec<&String> = Vec::new();
-            let mut kept_back: Vec<(&String, &[u8; 16])> = Vec::new();
-            for (k, h) in base {
-                if !new_state.contains_key(k) {
-                    if self.held.contains(k) || dups.contains_key(k.as_str()) {
-                        kept_back.push((k, h));
-                    } else {
-                        gone.push(k);
-                    }
-                }
-            }
-            for (k, h) in kept_back {
-                new_state.insert(k.clone(), *h);
+            // Keys of the base that left the snapshot: no valid row, and no
+            // bad row held them back (held keys keep their base version).
+            let mut gone: Vec<&String> = (base.iter())
+                .filter(|(k, row)| !row.met() && !self.held.contains(k.as_str()))
+                .map(|(k, _)| k)
+                .collect();
+            for k in &gone {
+                new_state.remove(k.as_str());
             }
             gone.sort();
             let key_idx = table.column_index(table.key[0]).unwrap_or(0);
@@ -897,24 +1068,82 @@ impl<'a> Pass1<'a> {
                 }
                 let b = tomb.finish().map_err(|e| transient("tombstones", e))?;
                 stored += b.num_rows() as u64;
-                writer.write(&b).map_err(|e| transient("lake write", e))?;
+                lake_rows.push(b, &mut writer)?;
             }
+            lake_rows.flush(&mut writer)?;
         }
         writer.close().map_err(|e| transient("lake close", e))?;
         let rows_quarantined = self.quarantine.rows;
         let quarantine = self.quarantine.finish()?;
-        Ok(FileOutput {
+        Ok(Attempt::Done(FileOutput {
             sha256,
             bytes,
             rows_read: self.rows_read,
             rows_accepted: accepted,
             rows_quarantined,
             rows_stored: stored,
+            rows_recognised: self.recognised,
             data: (stored > 0).then_some(data_tmp),
             quarantine,
             warnings: self.warnings,
             new_state: is_snapshot.then_some(new_state),
-        })
+        }))
+    }
+}
+
+/// The key a valid row of this CSV record gets (see `key_string` in
+/// [`super::rows`]), when every part is a non-empty UTF-8 field.
+fn csv_key<'b>(table: &Table, positions: &[usize], rec: &csv::ByteRecord, buf: &'b mut String) -> Option<&'b str> {
+    buf.clear();
+    for (n, k) in table.key.iter().enumerate() {
+        let field = rec.get(*positions.get(table.column_index(k)?)?)?;
+        let s = std::str::from_utf8(field).ok().filter(|s| !s.is_empty())?;
+        if n > 0 {
+            buf.push('\u{1f}');
+        }
+        buf.push_str(s);
+    }
+    Some(buf)
+}
+
+/// Lake rows are handed to the Parquet writer in batches of exactly
+/// [`BATCH_ROWS`] rows (the last one smaller): the file's pages then depend
+/// on its rows only, not on how many rows around them were recognised.
+struct Rechunk {
+    schema: SchemaRef,
+    pending: Vec<RecordBatch>,
+    rows: usize,
+}
+
+impl Rechunk {
+    fn new(schema: SchemaRef) -> Self {
+        Rechunk {
+            schema,
+            pending: Vec::new(),
+            rows: 0,
+        }
+    }
+
+    fn push(&mut self, batch: RecordBatch, writer: &mut ArrowWriter<File>) -> Fail<()> {
+        self.rows += batch.num_rows();
+        self.pending.push(batch);
+        while self.rows >= BATCH_ROWS {
+            let all = concat_batches(&self.schema, &self.pending).map_err(|e| transient("lake batch", e))?;
+            writer.write(&all.slice(0, BATCH_ROWS)).map_err(|e| transient("lake write", e))?;
+            self.rows -= BATCH_ROWS;
+            self.pending = vec![all.slice(BATCH_ROWS, self.rows)];
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, writer: &mut ArrowWriter<File>) -> Fail<()> {
+        if self.rows > 0 {
+            let all = concat_batches(&self.schema, &self.pending).map_err(|e| transient("lake batch", e))?;
+            writer.write(&all).map_err(|e| transient("lake write", e))?;
+        }
+        self.pending.clear();
+        self.rows = 0;
+        Ok(())
     }
 }
 

@@ -126,6 +126,9 @@ pub enum NightOutcome {
     Ingested {
         files: Vec<FileEntry>,
         ignored_files: Vec<String>,
+        /// Records of snapshot files recognised as their entity's unchanged
+        /// row, and so not validated again (see [`file`]).
+        rows_recognised: u64,
     },
     Rejected(Rejection),
     /// The landing or scratch space failed; nothing was recorded; the next run retries.
@@ -446,10 +449,10 @@ async fn ingest_system(
             )
             .await?;
             match &outcome {
-                Some(NightOutcome::Ingested { files, .. }) => {
+                Some(NightOutcome::Ingested { files, rows_recognised, .. }) => {
                     let read: u64 = files.iter().map(|f| f.rows_read).sum();
                     let q: u64 = files.iter().map(|f| f.rows_quarantined).sum();
-                    info!(rows_read = read, rows_quarantined = q, "night ingested");
+                    info!(rows_read = read, rows_quarantined = q, rows_recognised, "night ingested");
                 }
                 Some(NightOutcome::Rejected(r)) => warn!(reason = %r, "night rejected"),
                 Some(NightOutcome::Failed(e)) => warn!(error = %e, "night not ingested (will retry)"),
@@ -641,10 +644,13 @@ async fn ingest_night(
                             base_rows_read: base.as_ref().and_then(|b| b.1),
                             base_state: base.as_ref().map(|b| b.2.as_ref()),
                         };
-                        let reader = landing
-                            .open_blocking(&format!("{dir}/{}", t.file), meta, handle)
-                            .map_err(|e| FileFailure::Transient(e.to_string()))?;
-                        file::process(&task, reader)
+                        let open = || {
+                            landing
+                                .open_blocking(&format!("{dir}/{}", t.file), meta, handle.clone())
+                                .map(|r| r as Box<dyn std::io::Read>)
+                                .map_err(|e| FileFailure::Transient(e.to_string()))
+                        };
+                        file::process(&task, &open)
                     })
                 })
                 .collect();
@@ -699,6 +705,7 @@ async fn ingest_night(
         .await?;
     drop(uploads);
     let mut new_states = Vec::new();
+    let mut rows_recognised = 0;
     for (t, r) in outputs {
         let Ok(out) = r else { continue };
         let data = out.data.as_ref().map(|_| lake::data_path(t.name, night, version, &done_sha256));
@@ -713,6 +720,7 @@ async fn ingest_night(
         if let Some(s) = out.new_state {
             new_states.push((t.name, Arc::new(s)));
         }
+        rows_recognised += out.rows_recognised;
         entry.files.push(FileEntry {
             table: t.name.to_string(),
             file: t.file.to_string(),
@@ -736,7 +744,11 @@ async fn ingest_night(
     for (name, s) in new_states {
         states.insert(name, (at, s));
     }
-    Ok(Some(NightOutcome::Ingested { files, ignored_files }))
+    Ok(Some(NightOutcome::Ingested {
+        files,
+        ignored_files,
+        rows_recognised,
+    }))
 }
 
 async fn commit_rejection(

@@ -8,17 +8,74 @@ use arrow::datatypes::SchemaRef;
 use sha2::{Digest, Sha256};
 
 use super::batch::Batcher;
-use super::file::{QUARANTINE_VALUE_CHARS, truncate};
+use super::file::{KeySet, Met, QUARANTINE_VALUE_CHARS, SnapshotState, truncate};
 use super::jsonl::{self, Line, LineReader};
-use super::pseudonym::Pseudonymiser;
-use super::validate::{self, NightBounds, Raw, RowError, Value};
-use crate::contract::{Personal, Table};
+use super::pseudonym::{Pseudonymiser, RecordFingerprints};
+use super::validate::{self, Json, NightBounds, Raw, RowError, Value};
+use crate::contract::{Personal, Rule, Table};
+
+/// Recognises the records of a snapshot file that hold what their key's row
+/// in the base snapshot was made of: the same fields of the contract columns
+/// (CSV), or the same parsed values (JSON Lines, see [`canonical_json`]),
+/// compared by keyed fingerprint. Such a row is valid (validation depends
+/// only on those and on the night, and a later night accepts whatever an
+/// earlier one did), has the same pseudonyms and row hash, and is unchanged,
+/// so it is not validated nor made again. Every record gets a fingerprint, so
+/// that the rows of this file can be recognised the next night.
+pub struct Recognise<'a> {
+    fingerprints: RecordFingerprints,
+    base: &'a SnapshotState,
+    /// `None`: no record is recognised; otherwise not the records of these
+    /// keys (their rows are needed whole: the keys are duplicated).
+    avoid: Option<&'a KeySet>,
+}
+
+impl<'a> Recognise<'a> {
+    pub fn new(table: &Table, pseudonymiser: &Pseudonymiser, base: &'a SnapshotState, avoid: Option<&'a KeySet>) -> Self {
+        Recognise {
+            fingerprints: pseudonymiser.record_fingerprints(table.name),
+            base,
+            avoid,
+        }
+    }
+
+    pub fn fingerprint(&self, record: &[u8]) -> [u8; 16] {
+        self.fingerprints.of(record)
+    }
+
+    /// Whether the record with this key and fingerprint is its key's base
+    /// row, unchanged; it marks the base row as met (see [`super::file::RowState`]).
+    pub fn unchanged(&self, key: &str, fp: &[u8; 16]) -> Recognised {
+        let Some(avoid) = self.avoid else { return Recognised::No };
+        match self.base.get(key) {
+            Some(row) if row.fp.as_ref() == Some(fp) && !avoid.contains(key) => match row.meet(Met::Recognised) {
+                Met::Not => Recognised::Yes,
+                _ => Recognised::Duplicated,
+            },
+            _ => Recognised::No,
+        }
+    }
+}
+
+/// See [`Recognise::unchanged`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recognised {
+    /// Unchanged: nothing more to do with the record.
+    Yes,
+    /// Unchanged, but the file has another valid row of the key: the file
+    /// is read again with the key's rows made whole.
+    Duplicated,
+    /// Validate and make the row.
+    No,
+}
 
 /// Makes spill rows out of raw records.
 pub struct RowMaker<'a> {
     table: &'static Table,
     bounds: NightBounds,
     pseudonymiser: &'a Pseudonymiser,
+    /// Snapshots: recognising unchanged rows.
+    recognise: Option<Recognise<'a>>,
     /// Contract column indexes of the key's columns.
     key_cols: Vec<usize>,
     /// Accepted rows not yet taken.
@@ -27,6 +84,8 @@ pub struct RowMaker<'a> {
     values: Vec<Value>,
     row: Vec<Value>,
     hashed: Vec<u8>,
+    fp_bytes: Vec<u8>,
+    key_buf: String,
 }
 
 /// What some consecutive records of a file came to, in file order.
@@ -35,8 +94,13 @@ pub struct Made {
     /// Records read (blank lines are not records).
     pub rows_read: u64,
     /// Accepted rows, in the spill's schema: the lake columns, then
-    /// `_record`, `_line`, the row hash and the key.
+    /// `_record`, `_line`, the row hash, the key and the record's
+    /// fingerprint (null when the row may not be recognised later).
     pub rows: Option<RecordBatch>,
+    /// Records recognised as unchanged rows of the base snapshot.
+    pub recognised: u64,
+    /// Keys of recognised records that the file has other valid rows of.
+    pub duplicated: Vec<String>,
     pub quarantined: Vec<Quarantined>,
     /// Unknown JSON keys, in order of first appearance (at most [`jsonl::MAX_UNKNOWN`]).
     pub unknown: Vec<String>,
@@ -54,16 +118,25 @@ pub struct Quarantined {
 }
 
 impl<'a> RowMaker<'a> {
-    pub fn new(table: &'static Table, night: chrono::NaiveDate, pseudonymiser: &'a Pseudonymiser, spill_schema: SchemaRef) -> Self {
+    pub fn new(
+        table: &'static Table,
+        night: chrono::NaiveDate,
+        pseudonymiser: &'a Pseudonymiser,
+        spill_schema: SchemaRef,
+        recognise: Option<Recognise<'a>>,
+    ) -> Self {
         RowMaker {
             table,
             bounds: NightBounds::new(night),
             pseudonymiser,
+            recognise,
             key_cols: table.key.iter().filter_map(|k| table.column_index(k)).collect(),
             batcher: Batcher::new(spill_schema),
             values: Vec::new(),
             row: Vec::new(),
             hashed: Vec::new(),
+            fp_bytes: Vec::new(),
+            key_buf: String::new(),
         }
     }
 
@@ -80,9 +153,14 @@ impl<'a> RowMaker<'a> {
         self.batcher.len()
     }
 
-    /// Validate a record: `raw(i)` is the field of contract column `i`.
-    /// A valid record becomes a spill row; `Err` says why it is not.
-    pub fn make<'r>(&mut self, record: u64, line: u64, mut raw: impl FnMut(usize) -> Raw<'r>) -> Result<(), RowError> {
+    pub fn recognise(&self) -> Option<&Recognise<'a>> {
+        self.recognise.as_ref()
+    }
+
+    /// Validate a record: `raw(i)` is the field of contract column `i`;
+    /// `fp`, its fingerprint when its row may be recognised later. A valid
+    /// record becomes a spill row; `Err` says why it is not.
+    pub fn make<'r>(&mut self, record: u64, line: u64, fp: Option<[u8; 16]>, mut raw: impl FnMut(usize) -> Raw<'r>) -> Result<(), RowError> {
         let table = self.table;
         let mut values = std::mem::take(&mut self.values);
         values.clear();
@@ -96,14 +174,14 @@ impl<'a> RowMaker<'a> {
             })
             .and_then(|()| validate::row_rules(table, &values));
         if checked.is_ok() {
-            self.accept(record, line, &mut values);
+            self.accept(record, line, fp, &mut values);
         }
         self.values = values;
         checked
     }
 
     /// A valid row (taken out of `values`): pseudonymise, hash, append to the rows made.
-    fn accept(&mut self, record: u64, line: u64, values: &mut Vec<Value>) {
+    fn accept(&mut self, record: u64, line: u64, fp: Option<[u8; 16]>, values: &mut Vec<Value>) {
         let key = key_string(&self.key_cols, values);
         let mut hashed = std::mem::take(&mut self.hashed);
         hashed.clear();
@@ -126,6 +204,7 @@ impl<'a> RowMaker<'a> {
         row.push(Value::Int(line as i64));
         row.push(Value::Hash(h));
         row.push(Value::Str(key));
+        row.push(fp.map_or(Value::Null, Value::Hash));
         self.batcher.push(&row);
         self.row = row;
     }
@@ -157,14 +236,14 @@ impl<'a> RowMaker<'a> {
                 set_aside(&mut out, "is not valid UTF-8".into());
                 continue;
             };
-            let fields = match reader.read(text, &out.unknown) {
-                Ok(Line::Object { fields, unknown }) => {
+            let (fields, all_known) = match reader.read(text, &out.unknown) {
+                Ok(Line::Object { fields, unknown, all_known }) => {
                     for k in unknown {
                         if out.unknown.len() < jsonl::MAX_UNKNOWN {
                             out.unknown.push(k);
                         }
                     }
-                    fields
+                    (fields, all_known)
                 }
                 Ok(Line::NotObject) => {
                     set_aside(&mut out, "is not a JSON object".into());
@@ -175,7 +254,33 @@ impl<'a> RowMaker<'a> {
                     continue;
                 }
             };
-            if let Err(err) = self.make(record, line_no, |ci| Raw::Json(Some(&fields[ci]))) {
+            // A line with an unknown key is never recognised: the file's
+            // warning lists its keys.
+            let fp = match &self.recognise {
+                Some(r) if all_known => {
+                    self.fp_bytes.clear();
+                    for (col, v) in self.table.columns.iter().zip(&fields) {
+                        canonical_json(v, matches!(col.rule, Rule::SubsetOf(_)), &mut self.fp_bytes);
+                    }
+                    let fp = r.fingerprint(&self.fp_bytes);
+                    if let Some(key) = json_key(&self.key_cols, &fields, &mut self.key_buf) {
+                        match r.unchanged(key, &fp) {
+                            Recognised::Yes => {
+                                out.recognised += 1;
+                                continue;
+                            }
+                            Recognised::Duplicated => {
+                                out.duplicated.push(key.to_string());
+                                continue;
+                            }
+                            Recognised::No => {}
+                        }
+                    }
+                    Some(fp)
+                }
+                _ => None,
+            };
+            if let Err(err) = self.make(record, line_no, fp, |ci| Raw::Json(Some(&fields[ci]))) {
                 out.quarantined.push(self.quarantine_json(record, line_no, text, err));
             }
         }
@@ -201,6 +306,20 @@ impl<'a> RowMaker<'a> {
     }
 }
 
+/// The key a valid row of these fields gets ([`key_string`]), when every part
+/// is a string.
+fn json_key<'b>(key_cols: &[usize], fields: &[Json<'_>], buf: &'b mut String) -> Option<&'b str> {
+    buf.clear();
+    for (n, &i) in key_cols.iter().enumerate() {
+        let Json::Str(s) = fields.get(i)? else { return None };
+        if n > 0 {
+            buf.push('\u{1f}');
+        }
+        buf.push_str(s);
+    }
+    Some(buf)
+}
+
 /// The key's string values joined by U+001F (a null part is left out).
 fn key_string(key_cols: &[usize], values: &[Value]) -> String {
     let mut key = String::new();
@@ -216,6 +335,57 @@ fn key_string(key_cols: &[usize], values: &[Value]) -> String {
 fn key_of_json(table: &Table, obj: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
     let parts: Option<Vec<&str>> = table.key.iter().map(|k| obj.get(*k).and_then(|v| v.as_str())).collect();
     parts.map(|p| p.join("\u{1f}"))
+}
+
+/// Append the bytes of a parsed JSON value that its record's fingerprint is
+/// taken of. Two lines with the same bytes for every contract column are
+/// validated alike and make the same row, whatever their key order,
+/// whitespace or escapes: numbers and strings keep what validation sees of
+/// them; the items of a set (`set`: a `SubsetOf` column, stored in contract
+/// order whatever the order delivered) are sorted. A float or an object
+/// keeps only its kind: no column accepts one.
+fn canonical_json(v: &Json<'_>, set: bool, out: &mut Vec<u8>) {
+    match v {
+        Json::Null => out.push(0),
+        Json::Bool(b) => out.extend_from_slice(&[1, *b as u8]),
+        Json::PosInt(u) => {
+            out.push(2);
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        Json::NegInt(i) => {
+            out.push(3);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Json::Float => out.push(4),
+        Json::Str(s) => {
+            out.push(5);
+            out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        Json::Array(items) => {
+            out.push(6);
+            out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+            let strings: Option<Vec<&str>> = items
+                .iter()
+                .map(|it| match it {
+                    Json::Str(s) => Some(s.as_ref()),
+                    _ => None,
+                })
+                .collect();
+            match strings {
+                Some(mut strings) if set => {
+                    strings.sort_unstable();
+                    for s in strings {
+                        out.push(5);
+                        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                        out.extend_from_slice(s.as_bytes());
+                    }
+                }
+                _ => items.iter().for_each(|it| canonical_json(it, false, out)),
+            }
+        }
+        Json::Object => out.push(7),
+    }
 }
 
 /// Append a value's bytes of the row hash to `h`. The row hash is SHA-256

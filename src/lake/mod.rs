@@ -121,9 +121,9 @@ pub async fn snapshot_state(
                 if ops.value(i) == "D" {
                     state.remove(k);
                 } else {
-                    let mut h = [0u8; 16];
-                    h.copy_from_slice(hashes.value(i));
-                    state.insert(k.to_string(), h);
+                    let mut hash = [0u8; 16];
+                    hash.copy_from_slice(hashes.value(i));
+                    state.insert(k.to_string(), crate::ingest::file::RowState::new(hash, None));
                 }
             }
         }

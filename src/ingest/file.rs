@@ -405,7 +405,8 @@ impl SpillCols {
 }
 
 fn recognise<'a>(task: &FileTask<'a>, avoid: Option<&'a KeySet>) -> Option<Recognise<'a>> {
-    task.base_state.map(|base| Recognise::new(task.table, task.pseudonymiser, base, avoid))
+    task.base_state
+        .map(|base| Recognise::new(task.table, task.pseudonymiser, base, avoid))
 }
 
 pub fn quarantine_schema() -> SchemaRef {
@@ -529,7 +530,13 @@ impl<'a> Pass1<'a> {
             task,
             spill,
             spill_file,
-            maker: RowMaker::new(task.table, task.night, task.pseudonymiser, spill_schema.clone(), recognise(task, avoid)),
+            maker: RowMaker::new(
+                task.table,
+                task.night,
+                task.pseudonymiser,
+                spill_schema.clone(),
+                recognise(task, avoid),
+            ),
             spill_schema,
             pending: Vec::new(),
             pending_rows: 0,
@@ -1006,13 +1013,22 @@ impl<'a> Pass1<'a> {
                 if is_snapshot {
                     let mut hash = [0u8; 16];
                     hash.copy_from_slice(hashes.value(i));
-                    keep.push(base.get(k).is_none_or(|h| h.hash != hash));
                     let fp = fps.is_valid(i).then(|| {
                         let mut fp = [0u8; 16];
                         fp.copy_from_slice(fps.value(i));
                         fp
                     });
-                    new_state.insert(k.to_string(), RowState::new(hash, fp));
+                    // `new_state` still holds the base's row of the key here.
+                    match new_state.get_mut(k) {
+                        Some(row) => {
+                            keep.push(row.hash != hash);
+                            (row.hash, row.fp) = (hash, fp);
+                        }
+                        None => {
+                            keep.push(true);
+                            new_state.insert(k.to_string(), RowState::new(hash, fp));
+                        }
+                    }
                 } else {
                     keep.push(true);
                 }

@@ -156,7 +156,11 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
             }
             pos += 1;
         }
-        Ok(Line::Object { fields, unknown, all_known })
+        Ok(Line::Object {
+            fields,
+            unknown,
+            all_known,
+        })
     }
 }
 
@@ -366,7 +370,11 @@ mod tests {
         let programs = t.column_index("programs").unwrap();
 
         // Escapes are decoded; strings without escapes are borrowed from the line.
-        let Line::Object { fields, unknown, all_known } = r
+        let Line::Object {
+            fields,
+            unknown,
+            all_known,
+        } = r
             .read(r#"{"employer_name":"PT \"Jaya\" \u00c9","npp":"E1","note":1}"#, &[])
             .unwrap()
         else {

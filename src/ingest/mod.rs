@@ -13,6 +13,7 @@
 //! listing. Nothing outside `<landing>/<system>/<date>/` is read.
 
 pub mod batch;
+pub mod cache;
 pub mod done;
 pub mod file;
 pub mod jsonl;
@@ -35,6 +36,7 @@ use crate::contract::{Kind, System};
 use crate::lake::ledger::{DeliveryStatus, FileEntry, LEDGER_FORMAT, Ledger, LedgerEntry, LedgerError, NightRef, Rejection};
 use crate::lake::{self, LakeError};
 use crate::storage::{Location, StorageError};
+use cache::StateCache;
 use file::{FileFailure, FileOutput, FileTask, SnapshotState};
 use pseudonym::{KeyError, Pseudonymiser};
 
@@ -325,8 +327,21 @@ pub async fn ingest(
     // and for each commit.
     let ledger = tokio::sync::Mutex::new(ledger);
     let turns = Turns::new();
-    let [first, second] =
-        System::ALL.map(|system| ingest_system(system, &plan, landing, lake, &ledger, &pseudonymiser, work_dir, progress, &turns));
+    let cache = StateCache::new(work_dir, lake, pseudonymiser.key_id());
+    let [first, second] = System::ALL.map(|system| {
+        ingest_system(
+            system,
+            &plan,
+            landing,
+            lake,
+            &ledger,
+            &pseudonymiser,
+            work_dir,
+            &cache,
+            progress,
+            &turns,
+        )
+    });
     let (first, second) = futures::join!(first, second);
     let (mut results, second) = match (first, second) {
         (Ok(a), Ok(b)) => (a, b),
@@ -410,12 +425,14 @@ async fn ingest_system(
     ledger: &tokio::sync::Mutex<Ledger>,
     pseudonymiser: &Arc<Pseudonymiser>,
     work_dir: &std::path::Path,
+    cache: &StateCache,
     progress: &dyn Progress,
     turns: &Turns,
 ) -> Result<Vec<(usize, NightResult)>, (usize, IngestError)> {
-    // Snapshot state cache: table → (delivery it describes, state). Tables
-    // belong to one system, so each sequence keeps its own.
-    let mut states: HashMap<&'static str, (NightRef, Arc<SnapshotState>)> = HashMap::new();
+    // Snapshot states made by this run: table → (delivery it describes,
+    // state, its identity in the work folder's cache). Tables belong to one
+    // system, so each sequence keeps its own.
+    let mut states: States = HashMap::new();
     let mut results = Vec::new();
     let to_ingest = plan
         .nights
@@ -442,6 +459,7 @@ async fn ingest_system(
                 &mut states,
                 pseudonymiser,
                 work_dir,
+                cache,
                 planned,
                 version,
                 done,
@@ -449,7 +467,9 @@ async fn ingest_system(
             )
             .await?;
             match &outcome {
-                Some(NightOutcome::Ingested { files, rows_recognised, .. }) => {
+                Some(NightOutcome::Ingested {
+                    files, rows_recognised, ..
+                }) => {
                     let read: u64 = files.iter().map(|f| f.rows_read).sum();
                     let q: u64 = files.iter().map(|f| f.rows_quarantined).sum();
                     info!(rows_read = read, rows_quarantined = q, rows_recognised, "night ingested");
@@ -468,6 +488,7 @@ async fn ingest_system(
             Ok(None) => break,
             Err(e) => {
                 turns.failed(turn.turn);
+                keep_states(cache, &states).await;
                 return Err((turn.turn, e));
             }
         };
@@ -486,7 +507,25 @@ async fn ingest_system(
             },
         ));
     }
+    keep_states(cache, &states).await;
     Ok(results)
+}
+
+type States = HashMap<&'static str, (NightRef, Arc<SnapshotState>, String)>;
+
+/// Leave this run's last snapshot states in the work folder for the next
+/// run; a failure only costs the next run the fingerprints (a warning).
+async fn keep_states(cache: &StateCache, states: &States) {
+    for (name, (_, state, identity)) in states {
+        let Some(table) = crate::contract::table(name) else { continue };
+        let (cache, state, identity) = (cache.clone(), state.clone(), identity.clone());
+        let kept = tokio::task::spawn_blocking(move || cache.store(table, &identity, &state)).await;
+        match kept {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(table = %name, error = %e, "snapshot state not kept in the work folder; the next run validates every row"),
+            Err(e) => warn!(table = %name, error = %e, "snapshot state not kept in the work folder"),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -494,9 +533,10 @@ async fn ingest_night(
     landing: &Location,
     lake: &Location,
     ledger: &tokio::sync::Mutex<Ledger>,
-    states: &mut HashMap<&'static str, (NightRef, Arc<SnapshotState>)>,
+    states: &mut States,
     pseudonymiser: &Arc<Pseudonymiser>,
     work_dir: &std::path::Path,
+    cache: &StateCache,
     planned: &PlannedNight,
     version: u32,
     done_bytes: &bytes::Bytes,
@@ -590,22 +630,33 @@ async fn ingest_night(
     // 4. Snapshot bases.
     let mut bases: HashMap<&'static str, (Option<NightRef>, Option<u64>, Arc<SnapshotState>)> = HashMap::new();
     for t in system.tables().filter(|t| t.kind == Kind::Snapshot) {
-        let (base_ref, base_rows) = {
+        let (base_ref, base_rows, base_identity) = {
             let ledger = ledger.lock().await;
             let base_entry = ledger.snapshot_base(t, night);
             (
                 base_entry.map(LedgerEntry::night_ref),
                 base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read),
+                base_entry.map(|e| cache.identity(t, e)),
             )
         };
         let state = match (base_ref, states.get(t.name)) {
             (None, _) => Arc::new(SnapshotState::default()),
-            (Some(b), Some((at, s))) if *at == b => s.clone(),
+            (Some(b), Some((at, s, _))) if *at == b => s.clone(),
             (Some(b), _) => {
-                // Rare (the first night of a run): read from a copy, so that
-                // the other system's commits do not wait for the lake reads.
-                let view = ledger.lock().await.clone();
-                Arc::new(lake::snapshot_state(lake, &view, t, b).await?)
+                // The first night of a run: the state the previous run left,
+                // or else rebuilt from the lake (read from a copy of the
+                // ledger, so that the other system's commits do not wait).
+                let (c, identity) = (cache.clone(), base_identity.unwrap_or_default());
+                let kept = tokio::task::spawn_blocking(move || c.load(t, &identity))
+                    .await
+                    .map_err(|e| IngestError::Worker(e.to_string()))?;
+                match kept {
+                    Some(s) => Arc::new(s),
+                    None => {
+                        let view = ledger.lock().await.clone();
+                        Arc::new(lake::snapshot_state(lake, &view, t, b).await?)
+                    }
+                }
             }
         };
         bases.insert(t.name, (base_ref, base_rows, state));
@@ -737,12 +788,15 @@ async fn ingest_night(
         });
     }
     entry.status = DeliveryStatus::Ingested;
+    let new_states: Vec<_> = (new_states.into_iter())
+        .filter_map(|(name, s)| Some((name, s, cache.identity(crate::contract::table(name)?, &entry))))
+        .collect();
     let files = entry.files.clone();
     let ignored_files = entry.ignored_files.clone();
     let at = entry.night_ref();
     ledger.lock().await.commit(lake, entry).await?;
-    for (name, s) in new_states {
-        states.insert(name, (at, s));
+    for (name, s, identity) in new_states {
+        states.insert(name, (at, s, identity));
     }
     Ok(Some(NightOutcome::Ingested {
         files,

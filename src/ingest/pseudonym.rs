@@ -135,9 +135,21 @@ mod tests {
         let a = Pseudonymiser::new(&[7u8; 32]);
         let b = Pseudonymiser::new(&[8u8; 32]);
         let line = br#"{"npp":"1","nik":"9901010101010001"}"#;
-        assert_eq!(a.record_fingerprints("employers").of(line), a.record_fingerprints("employers").of(line));
-        assert_ne!(a.record_fingerprints("employers").of(line), b.record_fingerprints("employers").of(line));
-        assert_ne!(a.record_fingerprints("employers").of(line), a.record_fingerprints("companies").of(line));
-        assert_ne!(a.record_fingerprints("employers").of(line), a.record_fingerprints("employers").of(&line[1..]));
+        assert_eq!(
+            a.record_fingerprints("employers").of(line),
+            a.record_fingerprints("employers").of(line)
+        );
+        assert_ne!(
+            a.record_fingerprints("employers").of(line),
+            b.record_fingerprints("employers").of(line)
+        );
+        assert_ne!(
+            a.record_fingerprints("employers").of(line),
+            a.record_fingerprints("companies").of(line)
+        );
+        assert_ne!(
+            a.record_fingerprints("employers").of(line),
+            a.record_fingerprints("employers").of(&line[1..])
+        );
     }
 }

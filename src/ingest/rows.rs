@@ -160,7 +160,13 @@ impl<'a> RowMaker<'a> {
     /// Validate a record: `raw(i)` is the field of contract column `i`;
     /// `fp`, its fingerprint when its row may be recognised later. A valid
     /// record becomes a spill row; `Err` says why it is not.
-    pub fn make<'r>(&mut self, record: u64, line: u64, fp: Option<[u8; 16]>, mut raw: impl FnMut(usize) -> Raw<'r>) -> Result<(), RowError> {
+    pub fn make<'r>(
+        &mut self,
+        record: u64,
+        line: u64,
+        fp: Option<[u8; 16]>,
+        mut raw: impl FnMut(usize) -> Raw<'r>,
+    ) -> Result<(), RowError> {
         let table = self.table;
         let mut values = std::mem::take(&mut self.values);
         values.clear();
@@ -237,7 +243,11 @@ impl<'a> RowMaker<'a> {
                 continue;
             };
             let (fields, all_known) = match reader.read(text, &out.unknown) {
-                Ok(Line::Object { fields, unknown, all_known }) => {
+                Ok(Line::Object {
+                    fields,
+                    unknown,
+                    all_known,
+                }) => {
                     for k in unknown {
                         if out.unknown.len() < jsonl::MAX_UNKNOWN {
                             out.unknown.push(k);

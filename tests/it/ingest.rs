@@ -873,7 +873,10 @@ fn companies_csv(rows: &[String], reversed: bool, eol: &str) -> String {
             line.to_string()
         }
     };
-    std::iter::once(header).chain(rows.iter().map(String::as_str)).map(|l| flip(l) + eol).collect()
+    std::iter::once(header)
+        .chain(rows.iter().map(String::as_str))
+        .map(|l| flip(l) + eol)
+        .collect()
 }
 
 /// The usual line of employer `n`; in the other form (`other`): keys and the
@@ -949,60 +952,81 @@ fn write_recognition_nights(f: &Fixture) -> Vec<&'static str> {
 /// Most of a snapshot comes back unchanged each night, in other forms (CSV
 /// columns in another order and other line ends, JSON keys and sets in
 /// another order, spaces, escapes): such rows are recognised instead of
-/// validated again, from the second night of a run. The lake must be the
-/// one of reading every row whole (one run per night: each run rebuilds the
-/// state from the lake and recognises nothing), byte for byte, with rows
-/// changed, gone, new, invalid (held back), duplicated as they were
-/// (recognised twice: the file is read again) and duplicated with a change,
-/// and a line with an unknown key (its warning every night).
+/// validated again, within a run and, through the state a run leaves in the
+/// work folder, from one run to the next. The lake must be the one of
+/// reading every row whole, byte for byte, with rows changed, gone, new,
+/// invalid (held back), duplicated as they were (recognised twice: the file
+/// is read again) and duplicated with a change, and a line with an unknown
+/// key (its warning every night). Four ways to ingest the same nights:
+/// all in one run; one run per night; the same with the state of night 1
+/// put back before night 3 (stale: not used); and with no state kept.
 #[tokio::test]
 async fn rows_recognised_as_unchanged_give_the_lake_of_rows_read_whole() {
-    let (once, nightly) = (Fixture::new(), Fixture::new());
+    let (once, nightly, stale, cold) = (Fixture::new(), Fixture::new(), Fixture::new(), Fixture::new());
     let nights = write_recognition_nights(&once);
-    write_recognition_nights(&nightly);
-
-    let all_at_once = once.ingest().await;
-    let now = "2026-12-01T00:00:00Z".parse().unwrap();
-    let mut one_by_one = Vec::new();
-    for night in &nights {
-        let opts = IngestOptions {
-            to: Some(date(night)),
-            ..Default::default()
-        };
-        one_by_one.extend(nightly.ingest_at(now, opts).await.results);
+    for f in [&nightly, &stale, &cold] {
+        write_recognition_nights(f);
     }
     let recognised = |results: &[wasnaker::ingest::NightResult]| -> Vec<(String, u64)> {
-        results
-            .iter()
+        let mut out: Vec<(String, u64)> = (results.iter())
             .map(|r| match &r.outcome {
                 NightOutcome::Ingested { rows_recognised, .. } => (format!("{} {}", r.system, r.night), *rows_recognised),
                 other => panic!("{} {}: {other:?}", r.system, r.night),
             })
-            .collect()
+            .collect();
+        out.sort();
+        out
     };
-    let mut a = recognised(&all_at_once.results);
-    a.sort();
-    let b = recognised(&one_by_one);
-    assert!(b.iter().all(|(_, n)| *n == 0), "{b:?}");
+    let expect = |counts: [(u64, u64); 4]| -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for (system, pick) in [("inspection", 0), ("insurance", 1)] {
+            for (night, c) in nights.iter().zip(counts) {
+                out.push((format!("{system} {night}"), if pick == 0 { c.0 } else { c.1 }));
+            }
+        }
+        out
+    };
+
+    let all_at_once = once.ingest().await.results;
+    let now = "2026-12-01T00:00:00Z".parse().unwrap();
+    let state_dir = |f: &Fixture| f.work.join("state");
+    let (mut one_by_one, mut with_stale, mut without) = (Vec::new(), Vec::new(), Vec::new());
+    let saved = tempfile::tempdir().unwrap();
+    for (i, night) in nights.iter().enumerate() {
+        let opts = IngestOptions {
+            to: Some(date(night)),
+            ..Default::default()
+        };
+        one_by_one.extend(nightly.ingest_at(now, opts.clone()).await.results);
+        if i == 2 {
+            for e in std::fs::read_dir(saved.path()).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), state_dir(&stale).join(e.file_name())).unwrap();
+            }
+        }
+        with_stale.extend(stale.ingest_at(now, opts.clone()).await.results);
+        if i == 0 {
+            for e in std::fs::read_dir(state_dir(&stale)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), saved.path().join(e.file_name())).unwrap();
+            }
+        }
+        let _ = std::fs::remove_dir_all(state_dir(&cold));
+        without.extend(cold.ingest_at(now, opts).await.results);
+    }
     // Of the 20 entities of nights 2–4 (and the 2 inspectors from night 2):
     // night 2: all but 5 (changed) and 21 (new); employer 9 neither (unknown key);
     // night 3: all but 3 and 4 (duplicated: read whole again) and 8 (invalid);
     // employer 9 neither; night 4: all (3, 4 and 8 are back as they were);
     // employer 9 neither (its row of night 3 had an unknown key).
-    assert_eq!(
-        a,
-        vec![
-            ("inspection 2026-10-03".to_string(), 0),
-            ("inspection 2026-10-04".to_string(), 18 + 2),
-            ("inspection 2026-10-05".to_string(), 17 + 2),
-            ("inspection 2026-10-06".to_string(), 20 + 2),
-            ("insurance 2026-10-03".to_string(), 0),
-            ("insurance 2026-10-04".to_string(), 17),
-            ("insurance 2026-10-05".to_string(), 17),
-            ("insurance 2026-10-06".to_string(), 19),
-        ]
-    );
-    for results in [&all_at_once.results, &one_by_one] {
+    let usual = expect([(0, 0), (18 + 2, 17), (17 + 2, 17), (20 + 2, 19)]);
+    assert_eq!(recognised(&all_at_once), usual);
+    assert_eq!(recognised(&one_by_one), usual);
+    // Night 3 rebuilt its base from the lake (no fingerprints), so on night 4
+    // the rows it kept from earlier (3, 4, 8; employer 9) are not recognised.
+    assert_eq!(recognised(&with_stale), expect([(0, 0), (18 + 2, 17), (0, 0), (17 + 2, 17)]));
+    assert_eq!(recognised(&without), expect([(0, 0); 4]));
+    for results in [&all_at_once, &one_by_one, &with_stale, &without] {
         let e = results
             .iter()
             .filter(|r| r.system.to_string() == "insurance" && r.night != date(nights[0]) && r.night != date(nights[3]))
@@ -1013,10 +1037,16 @@ async fn rows_recognised_as_unchanged_give_the_lake_of_rows_read_whole() {
             .collect::<Vec<_>>();
         assert!(e.iter().all(|w| w.iter().any(|w| w.contains("note"))), "{e:?}");
     }
-    let (la, lb) = (once.lake_files(), nightly.lake_files());
-    assert_eq!(la.iter().map(|f| &f.0).collect::<Vec<_>>(), lb.iter().map(|f| &f.0).collect::<Vec<_>>());
-    for ((path, x), (_, y)) in la.iter().zip(&lb) {
-        assert!(x == y, "{path} differs");
+    let la = once.lake_files();
+    for other in [&nightly, &stale, &cold] {
+        let lb = other.lake_files();
+        assert_eq!(
+            la.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            lb.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        for ((path, x), (_, y)) in la.iter().zip(&lb) {
+            assert!(x == y, "{path} differs");
+        }
     }
     // Night 3's quarantine holds both rows of companies 3 and 4, with their values.
     let q = query_quarantine(&once, "companies").await;

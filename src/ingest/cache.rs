@@ -96,7 +96,7 @@ impl StateCache {
             w.write_all(identity.as_bytes())?;
             w.write_all(&(state.len() as u64).to_le_bytes())?;
             for (key, row) in state {
-                w.write_all(&(key.len() as u32).to_le_bytes())?;
+                w.write_all(&(key.as_bytes().len() as u32).to_le_bytes())?;
                 w.write_all(key.as_bytes())?;
                 w.write_all(&row.hash)?;
                 match &row.fp {
@@ -187,7 +187,7 @@ fn decode(bytes: &[u8], identity: &str) -> Result<SnapshotState, &'static str> {
             [1] => Some(c.array16().ok_or("truncated")?),
             _ => return Err("malformed"),
         };
-        state.insert(key.to_string(), RowState::new(hash, fp));
+        state.insert(key.into(), RowState::new(hash, fp));
     }
     if !c.0.is_empty() {
         return Err("malformed (bytes after the last entry)");
@@ -207,7 +207,7 @@ mod tests {
     }
 
     fn same(a: &SnapshotState, b: &SnapshotState) -> bool {
-        a.len() == b.len() && a.iter().all(|(k, r)| b.get(k).is_some_and(|o| o.hash == r.hash && o.fp == r.fp))
+        a.len() == b.len() && (a.iter()).all(|(k, r)| b.get(k.as_bytes()).is_some_and(|o| o.hash == r.hash && o.fp == r.fp))
     }
 
     #[test]

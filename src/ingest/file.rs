@@ -61,9 +61,83 @@ const CSV_ROWS_AT_ONCE: usize = 1024;
 /// The per-row key maps use foldhash, randomly seeded per map (SipHash was a
 /// tenth of the ingest's time; keys come from deliveries, so the seed stays
 /// random).
-pub type SnapshotState = foldhash::HashMap<String, RowState>;
+/// Looked up by the key's bytes (`state.get(key.as_bytes())`).
+pub type SnapshotState = foldhash::HashMap<Key, RowState>;
 pub type KeySet = foldhash::HashSet<String>;
 type KeyCounts = foldhash::HashMap<String, u32>;
+
+/// An entity's key in a [`SnapshotState`]: up to 22 bytes (every key of the
+/// contract's snapshots) are kept in the map's own entry, so a look-up does
+/// not follow a pointer to compare them (at national scale the snapshot maps
+/// hold millions of keys, and every record of a night looks one up).
+#[derive(Debug, Clone)]
+pub struct Key(KeyRepr);
+
+#[derive(Debug, Clone)]
+enum KeyRepr {
+    Inline { len: u8, bytes: [u8; 22] },
+    Heap(Box<str>),
+}
+
+impl Key {
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            KeyRepr::Inline { len, bytes } => &bytes[..*len as usize],
+            KeyRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// The key as text (made from a `&str`, so valid UTF-8).
+    pub fn to_text(&self) -> String {
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
+    }
+}
+
+impl From<&str> for Key {
+    fn from(s: &str) -> Self {
+        if s.len() <= 22 {
+            let mut bytes = [0u8; 22];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Key(KeyRepr::Inline { len: s.len() as u8, bytes })
+        } else {
+            Key(KeyRepr::Heap(s.into()))
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::hash::Hash for Key {
+    /// As its bytes hash, so that a map of keys is looked up by bytes.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    /// Byte order: the order of the keys as strings.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
 
 /// An entity's row in a snapshot.
 #[derive(Debug)]
@@ -894,7 +968,7 @@ impl<'a> Pass1<'a> {
         for i in 0..rows.num_rows() {
             let key = keys.value(i);
             // A key of the base is counted in the base (its mark), a new one in `keys`.
-            match self.task.base_state.and_then(|b| b.get(key)) {
+            match self.task.base_state.and_then(|b| b.get(key.as_bytes())) {
                 Some(row) => match row.meet(Met::Made) {
                     Met::Not => {}
                     Met::Recognised => {
@@ -1019,14 +1093,14 @@ impl<'a> Pass1<'a> {
                         fp
                     });
                     // `new_state` still holds the base's row of the key here.
-                    match new_state.get_mut(k) {
+                    match new_state.get_mut(k.as_bytes()) {
                         Some(row) => {
                             keep.push(row.hash != hash);
                             (row.hash, row.fp) = (hash, fp);
                         }
                         None => {
                             keep.push(true);
-                            new_state.insert(k.to_string(), RowState::new(hash, fp));
+                            new_state.insert(Key::from(k), RowState::new(hash, fp));
                         }
                     }
                 } else {
@@ -1063,12 +1137,10 @@ impl<'a> Pass1<'a> {
         if is_snapshot {
             // Keys of the base that left the snapshot: no valid row, and no
             // bad row held them back (held keys keep their base version).
-            let mut gone: Vec<&String> = (base.iter())
-                .filter(|(k, row)| !row.met() && !self.held.contains(k.as_str()))
-                .map(|(k, _)| k)
-                .collect();
+            let held = |k: &Key| !self.held.is_empty() && self.held.contains(k.to_text().as_str());
+            let mut gone: Vec<&Key> = (base.iter()).filter(|(k, row)| !row.met() && !held(k)).map(|(k, _)| k).collect();
             for k in &gone {
-                new_state.remove(k.as_str());
+                new_state.remove(k.as_bytes());
             }
             gone.sort();
             let key_idx = table.column_index(table.key[0]).unwrap_or(0);
@@ -1077,7 +1149,7 @@ impl<'a> Pass1<'a> {
             for chunk in gone.chunks(8192) {
                 for k in chunk {
                     let mut row = vec![Value::Null; lake_schema.fields().len()];
-                    row[key_lake_pos] = Value::Str((*k).clone());
+                    row[key_lake_pos] = Value::Str(k.to_text());
                     row[n_lake] = Value::Date(night);
                     row[n_lake + 1] = Value::Str("D".into());
                     tomb.push(&row);
@@ -1189,5 +1261,33 @@ pub fn truncate(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_short_and_long_are_found_by_their_bytes_and_sort_as_text() {
+        let long = "K".repeat(23);
+        let mut state = SnapshotState::default();
+        for k in ["CMP-0000002", "", "CMP-0000001", long.as_str(), "CMP-0000001\u{1f}X"] {
+            state.insert(Key::from(k), RowState::new([k.len() as u8; 16], None));
+        }
+        for k in ["CMP-0000002", "", "CMP-0000001", long.as_str(), "CMP-0000001\u{1f}X"] {
+            assert_eq!(state.get(k.as_bytes()).map(|r| r.hash[0]), Some(k.len() as u8), "{k:?}");
+            assert_eq!(Key::from(k).to_text(), k);
+        }
+        assert!(state.get("CMP-000000".as_bytes()).is_none());
+        assert!(state.get(&long.as_bytes()[..22]).is_none());
+        let mut keys: Vec<&Key> = state.keys().collect();
+        keys.sort();
+        let text: Vec<String> = keys.iter().map(|k| k.to_text()).collect();
+        let mut expected = text.clone();
+        expected.sort();
+        assert_eq!(text, expected);
+        assert!(matches!(Key::from(long.as_str()).0, KeyRepr::Heap(_)));
+        assert!(matches!(Key::from("CMP-0000001").0, KeyRepr::Inline { .. }));
     }
 }

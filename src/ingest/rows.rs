@@ -47,7 +47,7 @@ impl<'a> Recognise<'a> {
     /// row, unchanged; it marks the base row as met (see [`super::file::RowState`]).
     pub fn unchanged(&self, key: &str, fp: &[u8; 16]) -> Recognised {
         let Some(avoid) = self.avoid else { return Recognised::No };
-        match self.base.get(key) {
+        match self.base.get(key.as_bytes()) {
             Some(row) if row.fp.as_ref() == Some(fp) && !avoid.contains(key) => match row.meet(Met::Recognised) {
                 Met::Not => Recognised::Yes,
                 _ => Recognised::Duplicated,

@@ -119,11 +119,11 @@ pub async fn snapshot_state(
             for i in 0..batch.num_rows() {
                 let k = keys.value(i);
                 if ops.value(i) == "D" {
-                    state.remove(k);
+                    state.remove(k.as_bytes());
                 } else {
                     let mut hash = [0u8; 16];
                     hash.copy_from_slice(hashes.value(i));
-                    state.insert(k.to_string(), crate::ingest::file::RowState::new(hash, None));
+                    state.insert(k.into(), crate::ingest::file::RowState::new(hash, None));
                 }
             }
         }

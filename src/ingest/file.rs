@@ -15,7 +15,9 @@
 //! recognised row's key turns out to be duplicated, the file is read again
 //! with those keys' rows made whole, so that the quarantine shows their
 //! values: the lake and quarantine rows are the same as when nothing is
-//! recognised.
+//! recognised. The base's fingerprints come from the previous night of the
+//! run, or from the state the previous run left in the work folder
+//! ([`super::cache`]); a base rebuilt from the lake has none.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -287,10 +289,19 @@ pub fn process(task: &FileTask<'_>, open: &dyn Fn() -> Fail<Box<dyn Read>>) -> F
         Attempt::Done(out) => return Ok(out),
         Attempt::Duplicated(keys) => keys,
     };
-    match process_once(task, open()?, Some(&keys))? {
+    // The first reading found the file sound: a reading that does not
+    // means the file changed meanwhile, and the night is retried.
+    let again = |avoid: Option<&KeySet>| match process_once(task, open()?, avoid) {
+        Err(FileFailure::Reject(r)) => Err(FileFailure::Transient(format!(
+            "{} changed while it was being read ({r}); the night is retried",
+            task.table.file
+        ))),
+        other => other,
+    };
+    match again(Some(&keys))? {
         Attempt::Done(out) => Ok(out),
         // Only if the file changed between the readings: recognise nothing.
-        Attempt::Duplicated(_) => match process_once(task, open()?, None)? {
+        Attempt::Duplicated(_) => match again(None)? {
             Attempt::Done(out) => Ok(out),
             Attempt::Duplicated(_) => Err(transient(task.table.file, "recognised rows with no base")),
         },
@@ -1137,7 +1148,7 @@ impl<'a> Pass1<'a> {
         if is_snapshot {
             // Keys of the base that left the snapshot: no valid row, and no
             // bad row held them back (held keys keep their base version).
-            let held = |k: &Key| !self.held.is_empty() && self.held.contains(k.to_text().as_str());
+            let held = |k: &Key| !self.held.is_empty() && std::str::from_utf8(k.as_bytes()).is_ok_and(|k| self.held.contains(k));
             let mut gone: Vec<&Key> = (base.iter()).filter(|(k, row)| !row.met() && !held(k)).map(|(k, _)| k).collect();
             for k in &gone {
                 new_state.remove(k.as_bytes());
@@ -1194,13 +1205,16 @@ fn csv_key<'b>(table: &Table, positions: &[usize], rec: &csv::ByteRecord, buf: &
     Some(buf)
 }
 
-/// Lake rows are handed to the Parquet writer in batches of exactly
-/// [`BATCH_ROWS`] rows (the last one smaller): the file's pages then depend
-/// on its rows only, not on how many rows around them were recognised.
+/// Lake rows are handed to the Parquet writer in batches cut where a
+/// [`Batcher`] cuts them (after the row that reaches [`BATCH_ROWS`] rows or
+/// [`BATCH_BYTES`] of strings), whatever the spill's batches: the file's
+/// pages depend on its rows only, not on how many rows around them were
+/// recognised, and a batch stays bounded in memory.
 struct Rechunk {
     schema: SchemaRef,
     pending: Vec<RecordBatch>,
     rows: usize,
+    bytes: usize,
 }
 
 impl Rechunk {
@@ -1209,17 +1223,24 @@ impl Rechunk {
             schema,
             pending: Vec::new(),
             rows: 0,
+            bytes: 0,
         }
     }
 
     fn push(&mut self, batch: RecordBatch, writer: &mut ArrowWriter<File>) -> Fail<()> {
-        self.rows += batch.num_rows();
-        self.pending.push(batch);
-        while self.rows >= BATCH_ROWS {
-            let all = concat_batches(&self.schema, &self.pending).map_err(|e| transient("lake batch", e))?;
-            writer.write(&all.slice(0, BATCH_ROWS)).map_err(|e| transient("lake write", e))?;
-            self.rows -= BATCH_ROWS;
-            self.pending = vec![all.slice(BATCH_ROWS, self.rows)];
+        let strings: Vec<&StringArray> = batch.columns().iter().filter_map(|c| c.as_string_opt::<i32>()).collect();
+        let mut start = 0;
+        for i in 0..batch.num_rows() {
+            self.rows += 1;
+            self.bytes += strings.iter().map(|c| c.value_length(i) as usize).sum::<usize>();
+            if self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES {
+                self.pending.push(batch.slice(start, i + 1 - start));
+                start = i + 1;
+                self.flush(writer)?;
+            }
+        }
+        if start < batch.num_rows() {
+            self.pending.push(batch.slice(start, batch.num_rows() - start));
         }
         Ok(())
     }
@@ -1231,6 +1252,7 @@ impl Rechunk {
         }
         self.pending.clear();
         self.rows = 0;
+        self.bytes = 0;
         Ok(())
     }
 }

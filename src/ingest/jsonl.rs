@@ -36,13 +36,8 @@ pub struct LineReader {
 pub enum Line<'a> {
     /// A JSON object: one value per contract column (`Null` when absent),
     /// and its keys that are no contract column, not yet in `known`, in
-    /// order of first appearance; `all_known`: every key of the line is a
-    /// contract column.
-    Object {
-        fields: Vec<Json<'a>>,
-        unknown: Vec<String>,
-        all_known: bool,
-    },
+    /// order of first appearance.
+    Object { fields: Vec<Json<'a>>, unknown: Vec<String> },
     /// Valid JSON, but not an object.
     NotObject,
 }
@@ -142,12 +137,10 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
         let mut fields = vec![Json::Null; self.reader.names.len()];
         let mut unknown: Vec<String> = Vec::new();
         let mut pos = 0;
-        let mut all_known = true;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match self.reader.column(pos, &key) {
                 Some(i) => fields[i] = map.next_value_seed(JsonSeed)?,
                 None => {
-                    all_known = false;
                     if self.known.len() < MAX_UNKNOWN && !self.known.iter().chain(&unknown).any(|u| *u == *key) {
                         unknown.push(key.into_owned());
                     }
@@ -156,11 +149,7 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
             }
             pos += 1;
         }
-        Ok(Line::Object {
-            fields,
-            unknown,
-            all_known,
-        })
+        Ok(Line::Object { fields, unknown })
     }
 }
 
@@ -308,7 +297,7 @@ mod tests {
     fn ours(r: &mut LineReader, text: &str, known: &[String]) -> Result<Option<(Vec<Json<'static>>, Vec<String>)>, (String, usize)> {
         match r.read(text, known) {
             Err(e) => Err((format!("{:?}", e.classify()), e.column())),
-            Ok(Line::Object { fields, unknown, .. }) => Ok(Some((fields.into_iter().map(owned).collect(), unknown))),
+            Ok(Line::Object { fields, unknown }) => Ok(Some((fields.into_iter().map(owned).collect(), unknown))),
             Ok(Line::NotObject) => Ok(None),
         }
     }
@@ -370,11 +359,7 @@ mod tests {
         let programs = t.column_index("programs").unwrap();
 
         // Escapes are decoded; strings without escapes are borrowed from the line.
-        let Line::Object {
-            fields,
-            unknown,
-            all_known,
-        } = r
+        let Line::Object { fields, unknown } = r
             .read(r#"{"employer_name":"PT \"Jaya\" \u00c9","npp":"E1","note":1}"#, &[])
             .unwrap()
         else {
@@ -383,13 +368,11 @@ mod tests {
         assert_eq!(fields[name], Json::Str(Cow::Owned("PT \"Jaya\" É".into())));
         assert!(matches!(&fields[id], Json::Str(Cow::Borrowed("E1"))));
         assert_eq!(unknown, vec!["note".to_string()]);
-        assert!(!all_known);
 
         // A key given twice keeps its last value; an absent key is null.
-        let Line::Object { fields, all_known, .. } = r.read(r#"{"npp":"E1","npp":"E2"}"#, &[]).unwrap() else {
+        let Line::Object { fields, .. } = r.read(r#"{"npp":"E1","npp":"E2"}"#, &[]).unwrap() else {
             panic!("an object")
         };
-        assert!(all_known);
         assert_eq!(fields[id], Json::Str(Cow::Borrowed("E2")));
         assert_eq!(fields[name], Json::Null);
 
@@ -420,12 +403,10 @@ mod tests {
         };
         assert_eq!(unknown, vec!["x".to_string(), "y".to_string()]);
         let full: Vec<String> = (0..MAX_UNKNOWN).map(|i| format!("k{i}")).collect();
-        let Line::Object { unknown, all_known, .. } = r.read(r#"{"x":2}"#, &full).unwrap() else {
+        let Line::Object { unknown, .. } = r.read(r#"{"x":2}"#, &full).unwrap() else {
             panic!("an object")
         };
         assert!(unknown.is_empty());
-        // Unknown keys not returned still make the line not all known.
-        assert!(!all_known);
 
         // Not an object, and invalid JSON (also inside an unknown key's value).
         assert_eq!(r.read("[1,2]", &[]).unwrap(), Line::NotObject);

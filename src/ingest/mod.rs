@@ -327,7 +327,7 @@ pub async fn ingest(
     // and for each commit.
     let ledger = tokio::sync::Mutex::new(ledger);
     let turns = Turns::new();
-    let cache = StateCache::new(work_dir, lake, pseudonymiser.key_id());
+    let cache = StateCache::new(work_dir, lake, pseudonymiser.clone());
     let [first, second] = System::ALL.map(|system| {
         ingest_system(
             system,
@@ -517,7 +517,9 @@ type States = HashMap<&'static str, (NightRef, Arc<SnapshotState>, String)>;
 /// run; a failure only costs the next run the fingerprints (a warning).
 async fn keep_states(cache: &StateCache, states: &States) {
     for (name, (_, state, identity)) in states {
-        let Some(table) = crate::contract::table(name) else { continue };
+        let Some(table) = crate::contract::table(name).filter(|_| !identity.is_empty()) else {
+            continue;
+        };
         let (cache, state, identity) = (cache.clone(), state.clone(), identity.clone());
         let kept = tokio::task::spawn_blocking(move || cache.store(table, &identity, &state)).await;
         match kept {
@@ -636,7 +638,7 @@ async fn ingest_night(
             (
                 base_entry.map(LedgerEntry::night_ref),
                 base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read),
-                base_entry.map(|e| cache.identity(t, e)),
+                base_entry.and_then(|e| cache.identity(t, &ledger, e.night_ref())),
             )
         };
         let state = match (base_ref, states.get(t.name)) {
@@ -646,10 +648,13 @@ async fn ingest_night(
                 // The first night of a run: the state the previous run left,
                 // or else rebuilt from the lake (read from a copy of the
                 // ledger, so that the other system's commits do not wait).
-                let (c, identity) = (cache.clone(), base_identity.unwrap_or_default());
-                let kept = tokio::task::spawn_blocking(move || c.load(t, &identity))
-                    .await
-                    .map_err(|e| IngestError::Worker(e.to_string()))?;
+                let kept = match base_identity {
+                    Some(identity) => {
+                        let c = cache.clone();
+                        (tokio::task::spawn_blocking(move || c.load(t, &identity)).await).map_err(|e| IngestError::Worker(e.to_string()))?
+                    }
+                    None => None,
+                };
                 match kept {
                     Some(s) => Arc::new(s),
                     None => {
@@ -788,15 +793,16 @@ async fn ingest_night(
         });
     }
     entry.status = DeliveryStatus::Ingested;
-    let new_states: Vec<_> = (new_states.into_iter())
-        .filter_map(|(name, s)| Some((name, s, cache.identity(crate::contract::table(name)?, &entry))))
-        .collect();
     let files = entry.files.clone();
     let ignored_files = entry.ignored_files.clone();
     let at = entry.night_ref();
-    ledger.lock().await.commit(lake, entry).await?;
-    for (name, s, identity) in new_states {
-        states.insert(name, (at, s, identity));
+    let mut ledger = ledger.lock().await;
+    ledger.commit(lake, entry).await?;
+    for (name, s) in new_states {
+        // Without an identity (not reached: the entry was just committed)
+        // the state is used by this run only.
+        let identity = crate::contract::table(name).and_then(|t| cache.identity(t, &ledger, at));
+        states.insert(name, (at, s, identity.unwrap_or_default()));
     }
     Ok(Some(NightOutcome::Ingested {
         files,

@@ -87,6 +87,13 @@ impl Pseudonymiser {
         RecordFingerprints { mac }
     }
 
+    /// A MAC for the snapshot state files kept in the work folder.
+    pub fn state_mac(&self) -> Hmac<Sha256> {
+        let mut mac = self.mac.clone();
+        mac.update(b"wasnaker snapshot state file\0");
+        mac
+    }
+
     /// The pseudonym of `value` in `domain`: 32 hex characters (128 bits).
     pub fn pseudonym(&self, domain: &str, value: &str) -> String {
         let mut m = self.mac.clone();

@@ -242,18 +242,14 @@ impl<'a> RowMaker<'a> {
                 set_aside(&mut out, "is not valid UTF-8".into());
                 continue;
             };
-            let (fields, all_known) = match reader.read(text, &out.unknown) {
-                Ok(Line::Object {
-                    fields,
-                    unknown,
-                    all_known,
-                }) => {
+            let fields = match reader.read(text, &out.unknown) {
+                Ok(Line::Object { fields, unknown }) => {
                     for k in unknown {
                         if out.unknown.len() < jsonl::MAX_UNKNOWN {
                             out.unknown.push(k);
                         }
                     }
-                    (fields, all_known)
+                    fields
                 }
                 Ok(Line::NotObject) => {
                     set_aside(&mut out, "is not a JSON object".into());
@@ -264,10 +260,10 @@ impl<'a> RowMaker<'a> {
                     continue;
                 }
             };
-            // A line with an unknown key is never recognised: the file's
-            // warning lists its keys.
+            // Unknown keys were collected above (for the file's warning);
+            // they are no part of the row, nor of its fingerprint.
             let fp = match &self.recognise {
-                Some(r) if all_known => {
+                Some(r) => {
                     self.fp_bytes.clear();
                     for (col, v) in self.table.columns.iter().zip(&fields) {
                         canonical_json(v, matches!(col.rule, Rule::SubsetOf(_)), &mut self.fp_bytes);

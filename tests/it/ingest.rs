@@ -1015,16 +1015,16 @@ async fn rows_recognised_as_unchanged_give_the_lake_of_rows_read_whole() {
         without.extend(cold.ingest_at(now, opts).await.results);
     }
     // Of the 20 entities of nights 2–4 (and the 2 inspectors from night 2):
-    // night 2: all but 5 (changed) and 21 (new); employer 9 neither (unknown key);
-    // night 3: all but 3 and 4 (duplicated: read whole again) and 8 (invalid);
-    // employer 9 neither; night 4: all (3, 4 and 8 are back as they were);
-    // employer 9 neither (its row of night 3 had an unknown key).
-    let usual = expect([(0, 0), (18 + 2, 17), (17 + 2, 17), (20 + 2, 19)]);
+    // night 2: all but 5 (changed) and 21 (new); night 3: all but 3 (and the
+    // company 4: duplicated, read whole again) and 8 (invalid); night 4: all
+    // (3, 4 and 8 are back as they were). Employer 9's unknown key is no
+    // part of its row: it is recognised (and warned about).
+    let usual = expect([(0, 0), (18 + 2, 18), (17 + 2, 18), (20 + 2, 20)]);
     assert_eq!(recognised(&all_at_once), usual);
     assert_eq!(recognised(&one_by_one), usual);
     // Night 3 rebuilt its base from the lake (no fingerprints), so on night 4
-    // the rows it kept from earlier (3, 4, 8; employer 9) are not recognised.
-    assert_eq!(recognised(&with_stale), expect([(0, 0), (18 + 2, 17), (0, 0), (17 + 2, 17)]));
+    // the rows it kept from earlier (3, 4, 8) are not recognised.
+    assert_eq!(recognised(&with_stale), expect([(0, 0), (18 + 2, 18), (0, 0), (17 + 2, 18)]));
     assert_eq!(recognised(&without), expect([(0, 0); 4]));
     for results in [&all_at_once, &one_by_one, &with_stale, &without] {
         let e = results
@@ -1052,4 +1052,47 @@ async fn rows_recognised_as_unchanged_give_the_lake_of_rows_read_whole() {
     let q = query_quarantine(&once, "companies").await;
     assert_eq!(q.iter().filter(|x| x.3.contains("duplicate key")).count(), 4, "{q:?}");
     assert_eq!(q.len(), 5, "and company 8's bad row: {q:?}");
+}
+
+/// The two rows of a duplicated key are recognised on different worker
+/// threads (a JSON Lines file of several parts, the rows far apart, either
+/// may be met first): the file is read again and both rows are quarantined
+/// with their values, as when nothing is recognised.
+#[tokio::test]
+async fn a_duplicated_key_recognised_in_two_parts_of_a_large_file_is_read_whole() {
+    let (warm, cold) = (Fixture::new(), Fixture::new());
+    let n = 6_000;
+    let first: String = (1..=n).map(|i| employer(i, false) + "\n").collect();
+    let second = (1..=n).map(|i| employer(i, true) + "\n").collect::<String>() + &employer(1, false) + "\n";
+    assert!(second.len() > 1_500_000, "at least 3 parts of 512 KB");
+    for f in [&warm, &cold] {
+        f.insurance(N1, &[("employers.jsonl.gz", first.as_str())], Done::Empty);
+        f.insurance(N2, &[("employers.jsonl.gz", second.as_str())], Done::Empty);
+    }
+    let now = "2026-12-01T00:00:00Z".parse().unwrap();
+    let mut recognised = Vec::new();
+    for f in [&warm, &cold] {
+        let opts = IngestOptions {
+            to: Some(date(N1)),
+            ..Default::default()
+        };
+        f.ingest_at(now, opts).await;
+        if std::ptr::eq(f, &cold) {
+            std::fs::remove_dir_all(f.work.join("state")).unwrap();
+        }
+        let r = f.ingest().await;
+        let night2 = r.results.iter().find(|r| r.night == date(N2)).unwrap();
+        let NightOutcome::Ingested {
+            files, rows_recognised, ..
+        } = &night2.outcome
+        else {
+            panic!("{:?}", night2.outcome)
+        };
+        assert_eq!(file(files, "employers").rows_quarantined, 2);
+        recognised.push(*rows_recognised);
+    }
+    assert_eq!(recognised, vec![u64::from(n) - 1, 0]);
+    assert_eq!(warm.lake_files(), cold.lake_files());
+    let q = query_quarantine(&warm, "employers").await;
+    assert_eq!(q.iter().map(|x| x.1).collect::<Vec<_>>(), vec![1, u64::from(n) + 1], "{q:?}");
 }

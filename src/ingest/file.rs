@@ -141,6 +141,27 @@ impl Ord for Key {
     }
 }
 
+/// How a file changes its base snapshot: rows entered (new or changed row,
+/// or a new fingerprint) and keys that left. An entity keeps its base row
+/// when it was recognised, had only bad rows (held back) or duplicated rows.
+#[derive(Debug, Default)]
+pub struct StateChanges {
+    pub upserts: Vec<(Key, RowState)>,
+    pub removed: Vec<Key>,
+}
+
+impl StateChanges {
+    /// Turn the base (in place) into the new snapshot.
+    pub fn apply(self, state: &mut SnapshotState) {
+        for k in &self.removed {
+            state.remove(k.as_bytes());
+        }
+        for (k, row) in self.upserts {
+            state.insert(k, row);
+        }
+    }
+}
+
 /// An entity's row in a snapshot.
 #[derive(Debug)]
 pub struct RowState {
@@ -224,8 +245,8 @@ pub struct FileOutput {
     pub data: Option<NamedTempFile>,
     pub quarantine: Option<NamedTempFile>,
     pub warnings: Vec<String>,
-    /// Snapshots: the snapshot as of this night.
-    pub new_state: Option<SnapshotState>,
+    /// Snapshots: what makes the base snapshot the snapshot as of this night.
+    pub new_state: Option<StateChanges>,
 }
 
 /// Why a file could not be ingested.
@@ -1062,10 +1083,7 @@ impl<'a> Pass1<'a> {
         let empty = SnapshotState::default();
         let base = self.task.base_state.unwrap_or(&empty);
         let is_snapshot = table.kind == Kind::Snapshot;
-        // The base, where tonight's rows are entered below: an entity keeps
-        // its row when it was recognised, had only bad rows (held back) or
-        // duplicated rows; one that was not met at all has left.
-        let mut new_state = if is_snapshot { base.clone() } else { SnapshotState::default() };
+        let mut changes = StateChanges::default();
         let lake_schema = table.lake_schema();
         let n_lake = table.lake_columns().count();
         let night = validate::days_since_epoch(self.task.night);
@@ -1103,16 +1121,10 @@ impl<'a> Pass1<'a> {
                         fp.copy_from_slice(fps.value(i));
                         fp
                     });
-                    // `new_state` still holds the base's row of the key here.
-                    match new_state.get_mut(k.as_bytes()) {
-                        Some(row) => {
-                            keep.push(row.hash != hash);
-                            (row.hash, row.fp) = (hash, fp);
-                        }
-                        None => {
-                            keep.push(true);
-                            new_state.insert(Key::from(k), RowState::new(hash, fp));
-                        }
+                    let old = base.get(k.as_bytes());
+                    keep.push(old.is_none_or(|row| row.hash != hash));
+                    if old.is_none_or(|row| row.hash != hash || row.fp != fp) {
+                        changes.upserts.push((Key::from(k), RowState::new(hash, fp)));
                     }
                 } else {
                     keep.push(true);
@@ -1150,10 +1162,8 @@ impl<'a> Pass1<'a> {
             // bad row held them back (held keys keep their base version).
             let held = |k: &Key| !self.held.is_empty() && std::str::from_utf8(k.as_bytes()).is_ok_and(|k| self.held.contains(k));
             let mut gone: Vec<&Key> = (base.iter()).filter(|(k, row)| !row.met() && !held(k)).map(|(k, _)| k).collect();
-            for k in &gone {
-                new_state.remove(k.as_bytes());
-            }
             gone.sort();
+            changes.removed = gone.iter().map(|k| (*k).clone()).collect();
             let key_idx = table.column_index(table.key[0]).unwrap_or(0);
             let key_lake_pos = table.lake_columns().position(|(i, _)| i == key_idx).unwrap_or(0);
             let mut tomb = Batcher::new(lake_schema.clone());
@@ -1185,7 +1195,7 @@ impl<'a> Pass1<'a> {
             data: (stored > 0).then_some(data_tmp),
             quarantine,
             warnings: self.warnings,
-            new_state: is_snapshot.then_some(new_state),
+            new_state: is_snapshot.then_some(changes),
         }))
     }
 }

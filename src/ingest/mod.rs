@@ -773,8 +773,8 @@ async fn ingest_night(
             warn!(warning = %w, "accepted with a warning");
         }
         let base = bases.get(t.name).and_then(|b| b.0);
-        if let Some(s) = out.new_state {
-            new_states.push((t.name, Arc::new(s)));
+        if let Some(changes) = out.new_state {
+            new_states.push((t.name, changes));
         }
         rows_recognised += out.rows_recognised;
         entry.files.push(FileEntry {
@@ -798,11 +798,17 @@ async fn ingest_night(
     let at = entry.night_ref();
     let mut ledger = ledger.lock().await;
     ledger.commit(lake, entry).await?;
-    for (name, s) in new_states {
+    for (name, changes) in new_states {
+        // The base becomes the new snapshot in place (no copy of millions of
+        // keys a night) once nothing else holds it; until the commit it was
+        // kept as it was, for the next night if this one had failed.
+        let Some((_, _, mut state)) = bases.remove(name) else { continue };
+        states.remove(name);
+        changes.apply(Arc::make_mut(&mut state));
         // Without an identity (not reached: the entry was just committed)
         // the state is used by this run only.
         let identity = crate::contract::table(name).and_then(|t| cache.identity(t, &ledger, at));
-        states.insert(name, (at, s, identity.unwrap_or_default()));
+        states.insert(name, (at, state, identity.unwrap_or_default()));
     }
     Ok(Some(NightOutcome::Ingested {
         files,

@@ -44,7 +44,7 @@ use tempfile::NamedTempFile;
 use super::batch::{BATCH_BYTES, BATCH_ROWS, Batcher};
 use super::jsonl::{self, LineReader};
 use super::pseudonym::Pseudonymiser;
-use super::rows::{Made, Recognise, Recognised, RowMaker};
+use super::rows::{Made, Recognise, RowMaker, Tally};
 use super::validate::{self, Raw, RowError, Value};
 use crate::contract::{self, Format, Kind, Table};
 use crate::lake::ledger::Rejection;
@@ -603,10 +603,8 @@ struct Pass1<'a> {
     dups: KeyCounts,
     /// Keys of rows quarantined in pass 1 (snapshots keep their old version).
     held: KeySet,
-    /// Records recognised as unchanged rows of the base snapshot.
-    recognised: u64,
-    /// Keys with a recognised row and another valid row.
-    duplicated: KeySet,
+    /// Records recognised, and keys with a recognised row and another valid row.
+    tally: Tally,
     avoid: Option<&'a KeySet>,
     /// CSV: the bytes a record's fingerprint is taken of, and its key.
     fp_bytes: Vec<u8>,
@@ -659,8 +657,7 @@ impl<'a> Pass1<'a> {
             keys: KeySet::default(),
             dups: KeyCounts::default(),
             held: KeySet::default(),
-            recognised: 0,
-            duplicated: KeySet::default(),
+            tally: Tally::default(),
             avoid,
             fp_bytes: Vec::new(),
             key_buf: String::new(),
@@ -732,18 +729,12 @@ impl<'a> Pass1<'a> {
                     self.fp_bytes.extend_from_slice(&rec[pos]);
                 }
                 let f = r.fingerprint(&self.fp_bytes);
-                if let Some(key) = csv_key(self.task.table, &self.positions, &rec, &mut self.key_buf) {
-                    match r.unchanged(key, &f) {
-                        Recognised::Yes => {
-                            self.recognised += 1;
-                            continue;
-                        }
-                        Recognised::Duplicated => {
-                            self.duplicated.insert(key.to_string());
-                            continue;
-                        }
-                        Recognised::No => {}
-                    }
+                if r.skip(
+                    csv_key(self.task.table, &self.positions, &rec, &mut self.key_buf),
+                    &f,
+                    &mut self.tally,
+                ) {
+                    continue;
                 }
                 fp = Some(f);
             }
@@ -975,8 +966,7 @@ impl<'a> Pass1<'a> {
             }
             self.quarantine.push(q.record, q.line, &q.err, q.values)?;
         }
-        self.recognised += made.recognised;
-        self.duplicated.extend(made.duplicated);
+        self.tally.add(made.tally);
         if let Some(rows) = made.rows {
             self.spill_rows(rows)?;
         }
@@ -1004,7 +994,7 @@ impl<'a> Pass1<'a> {
                 Some(row) => match row.meet(Met::Made) {
                     Met::Not => {}
                     Met::Recognised => {
-                        self.duplicated.insert(key.to_string());
+                        self.tally.duplicated.push(key.to_string());
                     }
                     Met::Made => *self.dups.entry(key.to_string()).or_insert(1) += 1,
                 },
@@ -1075,11 +1065,12 @@ impl<'a> Pass1<'a> {
         self.flush_spill()?;
         self.spill.finish().map_err(|e| transient("spill close", e))?;
         let table = self.task.table;
-        if !self.duplicated.is_empty() {
-            return Ok(Attempt::Duplicated(std::mem::take(&mut self.duplicated)));
+        if !self.tally.duplicated.is_empty() {
+            return Ok(Attempt::Duplicated(self.tally.duplicated.drain(..).collect()));
         }
         let dups = std::mem::take(&mut self.dups);
-        tracing::debug!(file = table.file, recognised = self.recognised, "records recognised as unchanged");
+        let recognised = self.tally.recognised;
+        tracing::debug!(file = table.file, recognised, "records recognised as unchanged");
         let empty = SnapshotState::default();
         let base = self.task.base_state.unwrap_or(&empty);
         let is_snapshot = table.kind == Kind::Snapshot;
@@ -1094,7 +1085,7 @@ impl<'a> Pass1<'a> {
         let mut lake_rows = Rechunk::new(lake_schema.clone());
         let spill = File::open(self.spill_file.path()).map_err(|e| transient("spill reopen", e))?;
         let reader = FileReader::try_new(spill, None).map_err(|e| transient("spill read", e))?;
-        let mut accepted = self.recognised;
+        let mut accepted = recognised;
         let mut stored = 0u64;
         let at = SpillCols::of(table);
         let (record_col, line_col, hash_col) = (at.record, at.line, at.hash);
@@ -1191,7 +1182,7 @@ impl<'a> Pass1<'a> {
             rows_accepted: accepted,
             rows_quarantined,
             rows_stored: stored,
-            rows_recognised: self.recognised,
+            rows_recognised: recognised,
             data: (stored > 0).then_some(data_tmp),
             quarantine,
             warnings: self.warnings,

@@ -57,6 +57,37 @@ impl<'a> Recognise<'a> {
     }
 }
 
+/// What recognition did with some records of a file.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Records recognised as unchanged rows of the base snapshot.
+    pub recognised: u64,
+    /// Keys of recognised records that the file has other valid rows of.
+    pub duplicated: Vec<String>,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: Tally) {
+        self.recognised += other.recognised;
+        self.duplicated.extend(other.duplicated);
+    }
+}
+
+impl Recognise<'_> {
+    /// Whether the record with this key (when it has one) and fingerprint
+    /// is done with: recognised, or to be read again ([`Recognised`]);
+    /// counted in `tally`.
+    pub fn skip(&self, key: Option<&str>, fp: &[u8; 16], tally: &mut Tally) -> bool {
+        let Some(key) = key else { return false };
+        match self.unchanged(key, fp) {
+            Recognised::Yes => tally.recognised += 1,
+            Recognised::Duplicated => tally.duplicated.push(key.to_string()),
+            Recognised::No => return false,
+        }
+        true
+    }
+}
+
 /// See [`Recognise::unchanged`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Recognised {
@@ -97,10 +128,7 @@ pub struct Made {
     /// `_record`, `_line`, the row hash, the key and the record's
     /// fingerprint (null when the row may not be recognised later).
     pub rows: Option<RecordBatch>,
-    /// Records recognised as unchanged rows of the base snapshot.
-    pub recognised: u64,
-    /// Keys of recognised records that the file has other valid rows of.
-    pub duplicated: Vec<String>,
+    pub tally: Tally,
     pub quarantined: Vec<Quarantined>,
     /// Unknown JSON keys, in order of first appearance (at most [`jsonl::MAX_UNKNOWN`]).
     pub unknown: Vec<String>,
@@ -269,18 +297,8 @@ impl<'a> RowMaker<'a> {
                         canonical_json(v, matches!(col.rule, Rule::SubsetOf(_)), &mut self.fp_bytes);
                     }
                     let fp = r.fingerprint(&self.fp_bytes);
-                    if let Some(key) = json_key(&self.key_cols, &fields, &mut self.key_buf) {
-                        match r.unchanged(key, &fp) {
-                            Recognised::Yes => {
-                                out.recognised += 1;
-                                continue;
-                            }
-                            Recognised::Duplicated => {
-                                out.duplicated.push(key.to_string());
-                                continue;
-                            }
-                            Recognised::No => {}
-                        }
+                    if r.skip(json_key(&self.key_cols, &fields, &mut self.key_buf), &fp, &mut out.tally) {
+                        continue;
                     }
                     Some(fp)
                 }

@@ -622,10 +622,14 @@ struct Pass1<'a> {
 
 impl<'a> Pass1<'a> {
     fn new(task: &'a FileTask<'a>, avoid: Option<&'a KeySet>) -> Fail<Self> {
-        // The base's marks are this reading's.
+        // The base's marks are this reading's. A base without fingerprints
+        // (rebuilt from the lake) recognises nothing: no look-up per record.
+        let mut fingerprints = false;
         for row in task.base_state.into_iter().flat_map(|b| b.values()) {
             row.met.store(Met::Not as u8, Ordering::Relaxed);
+            fingerprints |= row.fp.is_some();
         }
+        let avoid = avoid.filter(|_| fingerprints);
         let spill_schema = spill_schema(task.table);
         let spill_file = NamedTempFile::new_in(task.work_dir).map_err(|e| transient("scratch file", e))?;
         let f = spill_file.reopen().map_err(|e| transient("scratch file", e))?;

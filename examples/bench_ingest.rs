@@ -15,8 +15,9 @@ use std::time::Instant;
 use wasnaker::clock::FixedClock;
 use wasnaker::contract::TABLES;
 use wasnaker::demo::{DemoOptions, dir_sink};
-use wasnaker::ingest::file::{FileFailure, FileTask, SnapshotState, process};
+use wasnaker::ingest::file::{FileFailure, FileTask, process};
 use wasnaker::ingest::pseudonym::Pseudonymiser;
+use wasnaker::ingest::state::SnapshotState;
 use wasnaker::ingest::{IngestOptions, NoProgress};
 use wasnaker::storage::Location;
 

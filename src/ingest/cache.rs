@@ -26,8 +26,8 @@ use std::sync::{Arc, LazyLock};
 use hmac::Mac;
 use sha2::{Digest, Sha256};
 
-use super::file::{Key, RowState, SnapshotState};
 use super::pseudonym::Pseudonymiser;
+use super::state::{Key, RowState, SnapshotState};
 use crate::contract::Table;
 use crate::lake::ledger::{Ledger, NightRef};
 use crate::storage::Location;
@@ -44,6 +44,7 @@ static CODE: LazyLock<String> = LazyLock::new(|| {
         include_str!("rows.rs"),
         include_str!("jsonl.rs"),
         include_str!("file.rs"),
+        include_str!("state.rs"),
         include_str!("pseudonym.rs"),
         include_str!("batch.rs"),
         include_str!("../contract/mod.rs"),

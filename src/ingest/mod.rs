@@ -19,6 +19,7 @@ pub mod file;
 pub mod jsonl;
 pub mod pseudonym;
 pub mod rows;
+pub mod state;
 pub mod validate;
 
 use std::collections::{BTreeSet, HashMap};
@@ -37,8 +38,9 @@ use crate::lake::ledger::{DeliveryStatus, FileEntry, LEDGER_FORMAT, Ledger, Ledg
 use crate::lake::{self, LakeError};
 use crate::storage::{Location, StorageError};
 use cache::StateCache;
-use file::{FileFailure, FileOutput, FileTask, SnapshotState};
+use file::{FileFailure, FileOutput, FileTask};
 use pseudonym::{KeyError, Pseudonymiser};
+use state::SnapshotState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -632,13 +634,12 @@ async fn ingest_night(
     // 4. Snapshot bases.
     let mut bases: HashMap<&'static str, (Option<NightRef>, Option<u64>, Arc<SnapshotState>)> = HashMap::new();
     for t in system.tables().filter(|t| t.kind == Kind::Snapshot) {
-        let (base_ref, base_rows, base_identity) = {
+        let (base_ref, base_rows) = {
             let ledger = ledger.lock().await;
             let base_entry = ledger.snapshot_base(t, night);
             (
                 base_entry.map(LedgerEntry::night_ref),
                 base_entry.and_then(|e| e.file(t.name)).map(|f| f.rows_read),
-                base_entry.and_then(|e| cache.identity(t, &ledger, e.night_ref())),
             )
         };
         let state = match (base_ref, states.get(t.name)) {
@@ -648,7 +649,8 @@ async fn ingest_night(
                 // The first night of a run: the state the previous run left,
                 // or else rebuilt from the lake (read from a copy of the
                 // ledger, so that the other system's commits do not wait).
-                let kept = match base_identity {
+                let identity = cache.identity(t, &*ledger.lock().await, b);
+                let kept = match identity {
                     Some(identity) => {
                         let c = cache.clone();
                         (tokio::task::spawn_blocking(move || c.load(t, &identity)).await).map_err(|e| IngestError::Worker(e.to_string()))?

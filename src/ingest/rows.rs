@@ -8,9 +8,10 @@ use arrow::datatypes::SchemaRef;
 use sha2::{Digest, Sha256};
 
 use super::batch::Batcher;
-use super::file::{KeySet, Met, QUARANTINE_VALUE_CHARS, SnapshotState, truncate};
+use super::file::{QUARANTINE_VALUE_CHARS, truncate};
 use super::jsonl::{self, Line, LineReader};
 use super::pseudonym::{Pseudonymiser, RecordFingerprints};
+use super::state::{KeySet, Met, SnapshotState};
 use super::validate::{self, Json, NightBounds, Raw, RowError, Value};
 use crate::contract::{Personal, Rule, Table};
 
@@ -44,7 +45,7 @@ impl<'a> Recognise<'a> {
     }
 
     /// Whether the record with this key and fingerprint is its key's base
-    /// row, unchanged; it marks the base row as met (see [`super::file::RowState`]).
+    /// row, unchanged; it marks the base row as met (see [`super::state::RowState`]).
     pub fn unchanged(&self, key: &str, fp: &[u8; 16]) -> Recognised {
         let Some(avoid) = self.avoid else { return Recognised::No };
         match self.base.get(key.as_bytes()) {

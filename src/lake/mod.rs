@@ -76,13 +76,13 @@ pub async fn snapshot_state(
     ledger: &ledger::Ledger,
     table: &crate::contract::Table,
     at: ledger::NightRef,
-) -> Result<crate::ingest::file::SnapshotState, LakeError> {
+) -> Result<crate::ingest::state::SnapshotState, LakeError> {
     use arrow::array::AsArray;
     use futures::StreamExt;
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 
-    let mut state = crate::ingest::file::SnapshotState::default();
+    let mut state = crate::ingest::state::SnapshotState::default();
     let key = table.key[0];
     for path in ledger.snapshot_chain(table, at) {
         let perr = |source| LakeError::Parquet {
@@ -123,7 +123,7 @@ pub async fn snapshot_state(
                 } else {
                     let mut hash = [0u8; 16];
                     hash.copy_from_slice(hashes.value(i));
-                    state.insert(k.into(), crate::ingest::file::RowState::new(hash, None));
+                    state.insert(k.into(), crate::ingest::state::RowState::new(hash, None));
                 }
             }
         }

@@ -33,7 +33,7 @@ mod encode;
 mod error;
 mod reference;
 mod registry;
-mod rng;
+pub(crate) mod rng;
 pub mod run;
 mod summary;
 mod text;

@@ -27,7 +27,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use super::ledger::{DeliveryStatus, Ledger};
@@ -66,7 +66,7 @@ pub enum ViewError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(
-        "writing the trend's scratch copy of {what} in {}: {message}; make room there or point TMPDIR at a folder with space",
+        "writing a scratch copy of {what} in {}: {message}; make room there or point TMPDIR at a folder with space",
         dir.display()
     )]
     Scratch { what: String, dir: PathBuf, message: String },
@@ -152,11 +152,18 @@ fn session_state(distributed: bool, lake: Option<&Location>, runtime: Option<Arc
     if let Some(lake) = lake.filter(|l| l.local_root().is_none()) {
         runtime.register_object_store(&lake.store_url(), lake.store());
     }
-    let state = SessionStateBuilder::new()
+    let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features()
         .build();
+    // DataFusion's first_value/last_value with a faster grouped accumulator
+    // (same results, see `first_last`).
+    for f in super::first_last::functions() {
+        if let Err(e) = datafusion::execution::FunctionRegistry::register_udaf(&mut state, f) {
+            tracing::warn!(error = %e, "DataFusion's own first_value/last_value are used");
+        }
+    }
     if !distributed {
         return state;
     }
@@ -422,25 +429,38 @@ pub async fn materialize(ctx: &SessionContext, names: &[String], dir: &Path) -> 
     let mut out = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let df = ctx.table(name.as_str()).await.map_err(df_err(name))?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let path = dir.join(format!("{i}.parquet"));
-        let mut parquet = TableParquetOptions::default();
-        parquet.global.compression = Some("uncompressed".into());
-        let options = DataFrameWriteOptions::new().with_single_file_output(true);
-        df.write_parquet(&path.to_string_lossy(), options, Some(parquet))
-            .await
-            .map_err(|e| ViewError::Scratch {
-                what: name.clone(),
-                dir: dir.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        out.push(Materialized {
-            name: name.clone(),
-            path,
-            schema,
-        });
+        out.push(write_scratch(df, name, dir.join(format!("{i}.parquet"))).await?);
     }
     Ok(out)
+}
+
+/// Writes the rows of `df` to the uncompressed Parquet file `path`, to be
+/// read under `name` ([`Materialized::table`]).
+pub async fn write_scratch(df: DataFrame, name: &str, path: PathBuf) -> Result<Materialized, ViewError> {
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let mut parquet = TableParquetOptions::default();
+    parquet.global.compression = Some("uncompressed".into());
+    let options = DataFrameWriteOptions::new().with_single_file_output(true);
+    df.write_parquet(&path.to_string_lossy(), options, Some(parquet))
+        .await
+        .map_err(|e| ViewError::Scratch {
+            what: name.to_string(),
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            message: e.to_string(),
+        })?;
+    Ok(Materialized {
+        name: name.to_string(),
+        path,
+        schema,
+    })
+}
+
+impl Materialized {
+    /// The written rows as a table (read when a query runs).
+    pub fn table(&self) -> Result<Arc<dyn datafusion::catalog::TableProvider>, ViewError> {
+        let url = ListingTableUrl::parse(self.path.to_string_lossy()).map_err(df_err(&self.name))?;
+        parquet_table(vec![url], self.schema.clone()).map_err(df_err(&self.name))
+    }
 }
 
 /// A local session whose only tables are `tables` (see [`materialize`]), on
@@ -449,9 +469,7 @@ pub async fn materialize(ctx: &SessionContext, names: &[String], dir: &Path) -> 
 pub fn session_over(tables: &[Materialized], runtime: Option<Arc<RuntimeEnv>>) -> Result<SessionContext, ViewError> {
     let ctx = SessionContext::new_with_state(session_state(false, None, runtime));
     for t in tables {
-        let url = ListingTableUrl::parse(t.path.to_string_lossy()).map_err(df_err(&t.name))?;
-        let provider = parquet_table(vec![url], t.schema.clone()).map_err(df_err(&t.name))?;
-        ctx.register_table(t.name.as_str(), provider).map_err(df_err(&t.name))?;
+        ctx.register_table(t.name.as_str(), t.table()?).map_err(df_err(&t.name))?;
     }
     Ok(ctx)
 }

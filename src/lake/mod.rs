@@ -15,6 +15,7 @@
 
 pub mod adhoc;
 pub mod context;
+mod first_last;
 pub mod ledger;
 
 use chrono::NaiveDate;

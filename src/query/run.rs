@@ -4,11 +4,15 @@
 //! In execution order, each query is planned from its file's SQL (no DDL, no
 //! DML, no statements), its `$parameters` are bound by DataFusion, and then:
 //! a `view` is registered as a view (`DataFrame::into_view`) for later
-//! queries; a `report` is executed, collected, registered as an in-memory
+//! queries, or, when several later queries read it and the engine is local,
+//! computed once and its rows written to an uncompressed scratch Parquet file
+//! that they read (the view is registered again after the run, and the file
+//! removed); a `report` is executed, collected, registered as an in-memory
 //! table (so a later query reads exactly the published numbers) and returned.
 //! Each query's wall time is measured ([`QueryTiming`]): a view's is its
 //! planning only, since a view is evaluated inside the reports that read it.
-//! Running never writes a file and never formats anything for people.
+//! Running never writes a file but those scratch files, and never formats
+//! anything for people.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,10 +20,12 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::catalog::TableProvider;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionContext;
 use datafusion::physical_plan::collect;
+use datafusion::prelude::DataFrame;
 
 use super::error::{QueryError, Result, did_you_mean};
 use super::header::QueryKind;
@@ -50,7 +56,9 @@ impl ReportTable {
 pub struct QueryTiming {
     pub name: String,
     pub kind: QueryKind,
-    /// Reports: planning, execution and collection; views: planning only.
+    /// Reports: planning, execution and collection; views: planning only,
+    /// or planning, computing and writing for a view read by several queries
+    /// (see [`QuerySet::run`]).
     pub elapsed: Duration,
     /// Reports only: rows produced.
     pub rows: Option<usize>,
@@ -88,11 +96,26 @@ impl QuerySet {
                 return Err(missing);
             }
         }
-        let options = crate::lake::adhoc::read_only();
         let param_values = ParamValues::from(values.into_iter().collect::<std::collections::HashMap<String, ScalarValue>>());
+        let mut written = WrittenViews::default();
+        let result = self.run_in_order(ctx, &param_values, &mut written).await;
+        // The views are views again whatever happened (their scratch files
+        // are then removed).
+        written.restore(ctx);
+        result
+    }
+
+    async fn run_in_order(
+        &self,
+        ctx: &SessionContext,
+        param_values: &ParamValues,
+        written: &mut WrittenViews,
+    ) -> Result<(Vec<ReportTable>, Vec<QueryTiming>)> {
+        let options = crate::lake::adhoc::read_only();
+        let distributed = crate::lake::context::is_distributed(ctx);
         let mut reports = Vec::new();
         let mut timings = Vec::new();
-        for query in self.queries() {
+        for (i, query) in self.queries().iter().enumerate() {
             let df_err = |source| QueryError::DataFusion {
                 file: query.path.clone(),
                 source,
@@ -106,11 +129,17 @@ impl QuerySet {
                 .map_err(df_err)?;
             let rows = match query.kind {
                 QueryKind::View => {
-                    ctx.register_table(query.name.as_str(), df.into_view()).map_err(df_err)?;
+                    let readers = self.queries()[i + 1..].iter().filter(|q| q.reads.contains(&query.name)).count();
+                    if distributed || readers < 2 {
+                        ctx.register_table(query.name.as_str(), df.into_view()).map_err(df_err)?;
+                    } else {
+                        // Read by several queries: computed once, locally,
+                        // and read from a scratch file by each of them.
+                        written.write(ctx, query, df, readers).await?;
+                    }
                     None
                 }
                 QueryKind::Report => {
-                    let distributed = crate::lake::context::is_distributed(ctx);
                     let view = distributed.then(|| df.clone().into_view());
                     let task_ctx = Arc::new(df.task_ctx());
                     let plan = df.create_physical_plan().await.map_err(df_err)?;
@@ -155,6 +184,64 @@ impl QuerySet {
             });
         }
         Ok((reports, timings))
+    }
+}
+
+/// The views of one run whose rows were written once to a scratch folder,
+/// with what to register again afterwards. A view is otherwise evaluated
+/// inside every query that reads it: `complaint_state` (every complaint's
+/// events aggregated) would be computed three times per report.
+#[derive(Default)]
+struct WrittenViews {
+    dir: Option<tempfile::TempDir>,
+    /// Name and the view itself.
+    views: Vec<(String, Arc<dyn TableProvider>)>,
+}
+
+impl WrittenViews {
+    async fn write(&mut self, ctx: &SessionContext, query: &QueryFile, df: DataFrame, readers: usize) -> Result<()> {
+        let scratch_err = |message: String| QueryError::Scratch {
+            file: query.path.clone(),
+            message: format!(
+                "writing the rows of view `{}` once for the {readers} queries that read it: {message}",
+                query.name
+            ),
+        };
+        let dir = match &mut self.dir {
+            Some(dir) => dir,
+            empty => empty.insert(tempfile::Builder::new().prefix("wasnaker-views-").tempdir().map_err(|e| {
+                scratch_err(format!(
+                    "{e} (in {}; point TMPDIR at a folder with space)",
+                    std::env::temp_dir().display()
+                ))
+            })?),
+        };
+        let view = df.clone().into_view();
+        let path = dir.path().join(format!("{}.parquet", query.name));
+        let rows = crate::lake::context::write_scratch(df, &query.name, path)
+            .await
+            .map_err(|e| scratch_err(e.to_string()))?;
+        let table = rows.table().map_err(|e| scratch_err(e.to_string()))?;
+        ctx.register_table(query.name.as_str(), table)
+            .map_err(|source| QueryError::DataFusion {
+                file: query.path.clone(),
+                source,
+            })?;
+        self.views.push((query.name.clone(), view));
+        Ok(())
+    }
+
+    /// Registers each written view as its view again, and removes the
+    /// scratch folder.
+    fn restore(self, ctx: &SessionContext) {
+        for (name, view) in self.views {
+            let again = ctx
+                .deregister_table(name.as_str())
+                .and_then(|_| ctx.register_table(name.as_str(), view));
+            if let Err(e) = again {
+                tracing::warn!(view = %name, error = %e, "the view stays a scratch table");
+            }
+        }
     }
 }
 

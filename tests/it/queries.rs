@@ -619,6 +619,50 @@ async fn views_are_readable_by_later_queries_and_reports_are_returned() -> TestR
     Ok(())
 }
 
+/// A view that several later queries read is computed once, into a
+/// scratch file they read; after the run, even a failed one, it is a view
+/// again.
+#[tokio::test]
+async fn a_view_read_by_several_queries_is_computed_once_and_a_view_again_after_the_run() -> TestResult {
+    use datafusion::datasource::TableType;
+    let view = (
+        "v",
+        query(
+            "v",
+            "view",
+            "$sla_days",
+            "SELECT x, x * $sla_days AS y FROM (VALUES (1), (2), (3)) AS t (x)",
+        ),
+    );
+    let set = load(vec![
+        view.clone(),
+        ("r", query("r", "report", "", "SELECT sum(y) AS total FROM v")),
+        ("s", query("s", "report", "", "SELECT count(*) AS n FROM v WHERE x >= 2")),
+    ])?;
+    let ctx = SessionContext::new();
+    let tables = set.run(&ctx, &october()?).await?;
+    let csv: Vec<String> = tables
+        .iter()
+        .map(|t| Ok(String::from_utf8(to_csv(&t.schema, &t.batches)?)?))
+        .collect::<Result<_, Box<dyn Error>>>()?;
+    assert_eq!(csv, vec!["total\n180\n".to_string(), "n\n2\n".to_string()]);
+    assert_eq!(ctx.table_provider("v").await?.table_type(), TableType::View);
+    assert_eq!(ctx.sql("SELECT sum(y) AS total FROM v").await?.count().await?, 1);
+
+    // A failing third reader: the view is restored all the same.
+    let failing = load(vec![
+        view,
+        ("r", query("r", "report", "", "SELECT sum(y) AS total FROM v")),
+        ("s", query("s", "report", "", "SELECT count(*) AS n FROM v")),
+        ("t", query("t", "report", "", "SELECT CAST(x AS DOUBLE) AS f FROM v")),
+    ])?;
+    let ctx = SessionContext::new();
+    let error = failing.run(&ctx, &october()?).await.err().ok_or("expected an error")?;
+    assert!(error.to_string().contains("must be exact"), "{error}");
+    assert_eq!(ctx.table_provider("v").await?.table_type(), TableType::View);
+    Ok(())
+}
+
 // ---------------------------------------------------------------- writers
 
 fn sample() -> Result<(SchemaRef, RecordBatch), Box<dyn Error>> {

@@ -147,11 +147,6 @@ pub enum QueryError {
         source: DataFusionError,
     },
 
-    /// A view read by several queries could not be written to its scratch
-    /// file.
-    #[error("{}: {message}", file.display())]
-    Scratch { file: PathBuf, message: String },
-
     /// A report table has a binary floating-point column.
     #[error(
         "{}: column `{column}` is {data_type}: published figures must be exact; compute it as DECIMAL(p, 1) (see report.md \"Rounding\")",

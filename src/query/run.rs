@@ -6,11 +6,14 @@
 //! a `view` is registered as a view (`DataFrame::into_view`) for later
 //! queries, or, when several later queries read it and the engine is local,
 //! computed once and its rows written to an uncompressed scratch Parquet file
-//! that they read (the view is registered again after the run, and the file
-//! removed); a `report` is executed, collected, registered as an in-memory
-//! table (so a later query reads exactly the published numbers) and returned.
-//! Each query's wall time is measured ([`QueryTiming`]): a view's is its
-//! planning only, since a view is evaluated inside the reports that read it.
+//! that they read (if that fails, e.g. no space, it stays a view, with a
+//! warning; after the run every view from the first written one on is
+//! planned again from its SQL, and the files are removed); a `report` is
+//! executed, collected, registered as an in-memory table (so a later query
+//! reads exactly the published numbers) and returned. Each query's wall
+//! time is measured ([`QueryTiming`]): a view's is its planning only, since a
+//! view is evaluated inside the reports that read it, or that and its
+//! computing when it is written once.
 //! Running never writes a file but those scratch files, and never formats
 //! anything for people.
 
@@ -20,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::catalog::TableProvider;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionContext;
@@ -101,7 +103,7 @@ impl QuerySet {
         let result = self.run_in_order(ctx, &param_values, &mut written).await;
         // The views are views again whatever happened (their scratch files
         // are then removed).
-        written.restore(ctx);
+        written.restore(self, ctx, &param_values).await;
         result
     }
 
@@ -129,13 +131,11 @@ impl QuerySet {
                 .map_err(df_err)?;
             let rows = match query.kind {
                 QueryKind::View => {
+                    // Read by several queries: computed once, locally, and
+                    // read from a scratch file by each of them.
                     let readers = self.queries()[i + 1..].iter().filter(|q| q.reads.contains(&query.name)).count();
-                    if distributed || readers < 2 {
+                    if distributed || readers < 2 || !written.write(ctx, i, query, &df).await {
                         ctx.register_table(query.name.as_str(), df.into_view()).map_err(df_err)?;
-                    } else {
-                        // Read by several queries: computed once, locally,
-                        // and read from a scratch file by each of them.
-                        written.write(ctx, query, df, readers).await?;
                     }
                     None
                 }
@@ -187,59 +187,80 @@ impl QuerySet {
     }
 }
 
-/// The views of one run whose rows were written once to a scratch folder,
-/// with what to register again afterwards. A view is otherwise evaluated
-/// inside every query that reads it: `complaint_state` (every complaint's
-/// events aggregated) would be computed three times per report.
+/// The views of one run whose rows were written once to a scratch folder.
+/// A view is otherwise evaluated inside every query that reads it:
+/// `complaint_state` (every complaint's events aggregated) would be computed
+/// three times per report.
 #[derive(Default)]
 struct WrittenViews {
     dir: Option<tempfile::TempDir>,
-    /// Name and the view itself.
-    views: Vec<(String, Arc<dyn TableProvider>)>,
+    /// Run position of the first view written: the views planned from there
+    /// on may read a scratch file.
+    first: Option<usize>,
 }
 
 impl WrittenViews {
-    async fn write(&mut self, ctx: &SessionContext, query: &QueryFile, df: DataFrame, readers: usize) -> Result<()> {
-        let scratch_err = |message: String| QueryError::Scratch {
-            file: query.path.clone(),
-            message: format!(
-                "writing the rows of view `{}` once for the {readers} queries that read it: {message}",
-                query.name
-            ),
-        };
+    /// Computes the view `df` of `query` (at run position `position`) once
+    /// and registers its rows under the view's name. False when that could
+    /// not be done, with a warning: the caller then registers the view
+    /// itself, and each query that reads it evaluates it (and reports any
+    /// error it meets, as without this).
+    async fn write(&mut self, ctx: &SessionContext, position: usize, query: &QueryFile, df: &DataFrame) -> bool {
+        match self.try_write(ctx, query, df.clone()).await {
+            Ok(()) => {
+                self.first.get_or_insert(position);
+                true
+            }
+            Err(message) => {
+                tracing::warn!(
+                    view = %query.name,
+                    file = %query.path.display(),
+                    "{message}; each query that reads the view evaluates it"
+                );
+                false
+            }
+        }
+    }
+
+    async fn try_write(&mut self, ctx: &SessionContext, query: &QueryFile, df: DataFrame) -> std::result::Result<(), String> {
         let dir = match &mut self.dir {
             Some(dir) => dir,
-            empty => empty.insert(tempfile::Builder::new().prefix("wasnaker-views-").tempdir().map_err(|e| {
-                scratch_err(format!(
-                    "{e} (in {}; point TMPDIR at a folder with space)",
-                    std::env::temp_dir().display()
-                ))
-            })?),
+            empty => empty.insert(
+                tempfile::Builder::new()
+                    .prefix("wasnaker-views-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot make a scratch folder in {} (TMPDIR): {e}", std::env::temp_dir().display()))?,
+            ),
         };
-        let view = df.clone().into_view();
         let path = dir.path().join(format!("{}.parquet", query.name));
         let rows = crate::lake::context::write_scratch(df, &query.name, path)
             .await
-            .map_err(|e| scratch_err(e.to_string()))?;
-        let table = rows.table().map_err(|e| scratch_err(e.to_string()))?;
-        ctx.register_table(query.name.as_str(), table)
-            .map_err(|source| QueryError::DataFusion {
-                file: query.path.clone(),
-                source,
-            })?;
-        self.views.push((query.name.clone(), view));
+            .map_err(|e| e.to_string())?;
+        let table = rows.table().map_err(|e| e.to_string())?;
+        ctx.register_table(query.name.as_str(), table).map_err(|e| e.to_string())?;
         Ok(())
     }
 
-    /// Registers each written view as its view again, and removes the
-    /// scratch folder.
-    fn restore(self, ctx: &SessionContext) {
-        for (name, view) in self.views {
-            let again = ctx
-                .deregister_table(name.as_str())
-                .and_then(|_| ctx.register_table(name.as_str(), view));
-            if let Err(e) = again {
-                tracing::warn!(view = %name, error = %e, "the view stays a scratch table");
+    /// Plans again, from their SQL, the views registered from the first
+    /// written one on, so that none reads a scratch file; then removes the
+    /// folder.
+    async fn restore(self, set: &QuerySet, ctx: &SessionContext, param_values: &ParamValues) {
+        let Some(first) = self.first else { return };
+        for query in set.queries()[first..].iter().filter(|q| q.kind == QueryKind::View) {
+            if !ctx.table_exist(query.name.as_str()).unwrap_or(false) {
+                continue; // not reached by a run that stopped early
+            }
+            let again = async {
+                let view = ctx
+                    .sql_with_options(&query.sql, crate::lake::adhoc::read_only())
+                    .await?
+                    .with_param_values(param_values.clone())?
+                    .into_view();
+                ctx.deregister_table(query.name.as_str())?;
+                ctx.register_table(query.name.as_str(), view)
+            };
+            if let Err(e) = again.await {
+                tracing::warn!(view = %query.name, error = %e, "the view could not be planned again after the run");
             }
         }
     }

@@ -48,10 +48,10 @@ pub fn functions() -> Vec<Arc<AggregateUDF>> {
 /// DataFusion's `first_value` or `last_value` with this module's grouped
 /// accumulator; any other function is returned as it is.
 fn wrap(udaf: Arc<AggregateUDF>) -> Arc<AggregateUDF> {
-    let inner = udaf.inner();
-    if (inner.as_ref() as &dyn std::any::Any).is::<RowOrdered>() {
+    if row_ordered(&udaf).is_some() {
         return udaf;
     }
+    let inner = udaf.inner();
     let pick_first = match inner.name() {
         "first_value" => true,
         "last_value" => false,
@@ -61,6 +61,11 @@ fn wrap(udaf: Arc<AggregateUDF>) -> Arc<AggregateUDF> {
         inner: Arc::clone(inner).into(),
         pick_first,
     })))
+}
+
+/// `udaf` as this module's wrapper, if it is one.
+fn row_ordered(udaf: &AggregateUDF) -> Option<&RowOrdered> {
+    (udaf.inner().as_ref() as &dyn std::any::Any).downcast_ref()
 }
 
 /// DataFusion's function (`inner`), every method delegated to it except the
@@ -456,10 +461,15 @@ mod tests {
     use datafusion::arrow::array::{
         Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
     };
+    use datafusion::arrow::compute::SortOptions;
+    use datafusion::arrow::datatypes::FieldRef;
     use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
     use datafusion::arrow::util::pretty::pretty_format_batches;
     use datafusion::datasource::MemTable;
     use datafusion::execution::FunctionRegistry;
+    use datafusion::logical_expr::function::AccumulatorArgs;
+    use datafusion::physical_expr::expressions::col;
+    use datafusion::physical_expr::{PhysicalExpr, PhysicalSortExpr};
     use datafusion::prelude::SessionContext;
 
     use crate::demo::rng::mix;
@@ -531,7 +541,7 @@ mod tests {
     fn ours_and_theirs() -> (SessionContext, SessionContext) {
         let ours = super::super::context::local_session(None);
         let udaf = ours.udaf("last_value").unwrap();
-        assert!((udaf.inner().as_ref() as &dyn std::any::Any).is::<super::RowOrdered>());
+        assert!(super::row_ordered(&udaf).is_some());
         (ours, SessionContext::new())
     }
 
@@ -601,34 +611,41 @@ mod tests {
         assert_eq!(run(&ours, s, sql).await, run(&theirs, s, sql).await);
     }
 
+    /// The arguments of `last_value(<the first column of schema> ORDER BY
+    /// order_bys)`, `exprs` and `fields` being that column's.
+    fn last_value_args<'a>(
+        schema: &'a Schema,
+        order_bys: &'a [PhysicalSortExpr],
+        exprs: &'a [Arc<dyn PhysicalExpr>],
+        fields: &'a [FieldRef],
+        ignore_nulls: bool,
+    ) -> AccumulatorArgs<'a> {
+        AccumulatorArgs {
+            return_field: Arc::new(Field::new("last_value", DataType::Utf8, true)),
+            schema,
+            ignore_nulls,
+            order_bys,
+            is_reversed: false,
+            name: "last_value",
+            is_distinct: false,
+            exprs,
+            expr_fields: fields,
+        }
+    }
+
     /// The first groups emitted alone (as a sorted or spilling aggregate
     /// does), a state merged with a null `is_set`, IGNORE NULLS.
     #[test]
     fn groups_emitted_first_and_states_merged() {
         use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
         let f = super::functions();
-        let last = (f[1].inner().as_ref() as &dyn std::any::Any)
-            .downcast_ref::<super::RowOrdered>()
-            .unwrap();
+        let last = super::row_ordered(&f[1]).unwrap();
         let schema = Schema::new(vec![Field::new("v", DataType::Utf8, true), Field::new("k", DataType::Int64, true)]);
+        let order_bys = [PhysicalSortExpr::new(col("k", &schema).unwrap(), SortOptions::default())];
+        let exprs = [col("v", &schema).unwrap()];
+        let fields = [Arc::new(schema.field(0).clone())];
         let new = |ignore_nulls| {
-            use datafusion::arrow::compute::SortOptions;
-            use datafusion::physical_expr::PhysicalSortExpr;
-            use datafusion::physical_expr::expressions::col;
-            let order_bys = [PhysicalSortExpr::new(col("k", &schema).unwrap(), SortOptions::default())];
-            let exprs = [col("v", &schema).unwrap()];
-            let fields = [Arc::new(schema.field(0).clone())];
-            let args = datafusion::logical_expr::function::AccumulatorArgs {
-                return_field: Arc::new(Field::new("last_value", DataType::Utf8, true)),
-                schema: &schema,
-                ignore_nulls,
-                order_bys: &order_bys,
-                is_reversed: false,
-                name: "last_value(v)",
-                is_distinct: false,
-                exprs: &exprs,
-                expr_fields: &fields,
-            };
+            let args = last_value_args(&schema, &order_bys, &exprs, &fields, ignore_nulls);
             last.accumulator_for(&args).unwrap().unwrap()
         };
         let strings = |v: &[Option<&str>]| Arc::new(StringArray::from(v.to_vec())) as ArrayRef;
@@ -656,14 +673,7 @@ mod tests {
             rest[2].as_any().downcast_ref::<BooleanArray>().unwrap(),
             &BooleanArray::from(vec![false, true])
         );
-        assert_eq!(
-            partial.size(),
-            partial.picked.capacity() * size_of::<Option<super::Picked>>()
-                + partial.keys.size()
-                + partial.values.size()
-                + partial.null_key.capacity()
-                + partial.null_value.capacity()
-        );
+        assert_eq!(partial.heap_bytes, 0, "every pick taken");
 
         // Final: the first two groups' states, then one row whose is_set is
         // null (not set), then one that wins.
@@ -690,11 +700,6 @@ mod tests {
     /// without ORDER BY or when ordering by a dictionary.
     #[test]
     fn the_accumulator_is_ours_when_there_is_an_ordering() {
-        use datafusion::arrow::compute::SortOptions;
-        use datafusion::logical_expr::function::AccumulatorArgs;
-        use datafusion::physical_expr::PhysicalSortExpr;
-        use datafusion::physical_expr::expressions::col;
-
         let schema = Schema::new(vec![
             Field::new("status", DataType::Utf8, false),
             Field::new("at", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), false),
@@ -706,17 +711,7 @@ mod tests {
         ];
         let exprs = [col("status", &schema).unwrap()];
         let fields = [Arc::new(schema.field(0).clone())];
-        let args = |order_bys| AccumulatorArgs {
-            return_field: Arc::new(Field::new("last_value", DataType::Utf8, true)),
-            schema: &schema,
-            ignore_nulls: false,
-            order_bys,
-            is_reversed: false,
-            name: "last_value(status)",
-            is_distinct: false,
-            exprs: &exprs,
-            expr_fields: &fields,
-        };
+        let args = |order_bys| last_value_args(&schema, order_bys, &exprs, &fields, false);
         let dictionary = Schema::new(vec![Field::new(
             "code",
             DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
@@ -724,9 +719,7 @@ mod tests {
         )]);
         let by_dictionary = [PhysicalSortExpr::new(col("code", &dictionary).unwrap(), SortOptions::default())];
         for udaf in super::functions() {
-            let f = (udaf.inner().as_ref() as &dyn std::any::Any)
-                .downcast_ref::<super::RowOrdered>()
-                .unwrap();
+            let f = super::row_ordered(&udaf).unwrap();
             assert!(f.accumulator_for(&args(&order_bys)).unwrap().is_some(), "{}", udaf.name());
             assert!(f.accumulator_for(&args(&[])).unwrap().is_none(), "{}", udaf.name());
             // Decoded from the row format as strings: DataFusion's.

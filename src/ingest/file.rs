@@ -43,7 +43,7 @@ use tempfile::NamedTempFile;
 use super::batch::{BATCH_BYTES, BATCH_ROWS, Batcher};
 use super::jsonl::{self, LineReader};
 use super::pseudonym::Pseudonymiser;
-use super::rows::{Made, Recognise, RowMaker, Tally};
+use super::rows::{LOOKUP_BATCH, Lookups, Made, Recognise, RowMaker, Tally};
 use super::state::{Key, KeySet, Met, RowState, SnapshotState, StateChanges};
 use super::validate::{self, Raw, RowError, Value};
 use crate::contract::{self, Format, Kind, Table};
@@ -453,6 +453,10 @@ struct Pass1<'a> {
     /// CSV: the bytes a record's fingerprint is taken of, and its key.
     fp_bytes: Vec<u8>,
     key_buf: String,
+    /// CSV snapshots: the records waiting for their look-up, and their
+    /// record and line numbers.
+    lookups: Lookups,
+    waiting: Vec<(u64, u64)>,
     /// CSV: rows are made and consumed on this thread.
     maker: RowMaker<'a>,
     rows_read: u64,
@@ -509,6 +513,8 @@ impl<'a> Pass1<'a> {
             avoid,
             fp_bytes: Vec::new(),
             key_buf: String::new(),
+            lookups: Lookups::default(),
+            waiting: Vec::with_capacity(LOOKUP_BATCH),
             rows_read: 0,
             unknown: Vec::new(),
             warnings: Vec::new(),
@@ -553,8 +559,13 @@ impl<'a> Pass1<'a> {
             Ok(false) => return Err(Stop::Reject(self.file_rejection(None, "the file is empty: no header row"))),
             Err(e) => return Err(self.gzip_error(&e, 0)),
         }
+        // Snapshots: records waiting for their key's look-up (see [`Lookups`]), in
+        // `recs[..waiting]`, with their record and line numbers in `self.waiting`.
+        let mut recs = vec![csv::ByteRecord::new(); LOOKUP_BATCH];
+        let mut waiting = 0;
         loop {
-            match rdr.read_byte_record(&mut rec) {
+            let rec = &mut recs[waiting];
+            match rdr.read_byte_record(rec) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => return Err(self.gzip_error(&e, self.rows_read)),
@@ -564,51 +575,81 @@ impl<'a> Pass1<'a> {
             let line = rec.position().map_or(0, |p| p.line());
             if rec.len() != self.header_len {
                 let err = RowError::row(format!("has {} fields but the header has {}", rec.len(), self.header_len));
-                self.quarantine_csv(record, line, &rec, &err)?;
+                // After the records before it, in file order.
+                self.make_waiting(&recs[..waiting])?;
+                self.quarantine_csv(record, line, &recs[waiting], &err)?;
+                waiting = 0;
                 continue;
             }
             // The fingerprint covers the contract columns' fields, in contract
             // order: the same whatever the header's order and extra columns.
-            let mut fp = None;
-            if let Some(r) = self.maker.recognise() {
-                self.fp_bytes.clear();
-                for &pos in &self.positions {
-                    self.fp_bytes.extend_from_slice(&(rec[pos].len() as u64).to_le_bytes());
-                    self.fp_bytes.extend_from_slice(&rec[pos]);
-                }
-                let f = r.fingerprint(&self.fp_bytes);
-                if r.skip(
-                    csv_key(self.task.table, &self.positions, &rec, &mut self.key_buf),
-                    &f,
-                    &mut self.tally,
-                ) {
-                    continue;
-                }
-                fp = Some(f);
-            }
-            if let Some(ci) = self.positions.iter().position(|&pos| std::str::from_utf8(&rec[pos]).is_err()) {
-                let col = &self.task.table.columns[ci];
-                let err = RowError {
-                    column: Some(col.name),
-                    reason: "is not valid UTF-8".into(),
-                };
-                self.quarantine_csv(record, line, &rec, &err)?;
+            let Some(r) = self.maker.recognise() else {
+                self.make_csv(record, line, rec, None)?;
                 continue;
+            };
+            self.fp_bytes.clear();
+            for &pos in &self.positions {
+                self.fp_bytes.extend_from_slice(&(rec[pos].len() as u64).to_le_bytes());
+                self.fp_bytes.extend_from_slice(&rec[pos]);
             }
-            let positions = &self.positions;
-            let made = self.maker.make(record, line, fp, |ci| {
-                // Valid UTF-8: checked just above.
-                let s = std::str::from_utf8(&rec[positions[ci]]).unwrap_or_default();
-                Raw::Text((!s.is_empty()).then_some(s))
-            });
-            if let Err(err) = made {
-                self.quarantine_csv(record, line, &rec, &err)?;
-            }
-            if self.maker.rows_made() >= CSV_ROWS_AT_ONCE {
-                self.consume_csv_rows()?;
+            let fp = r.fingerprint(&self.fp_bytes);
+            self.lookups
+                .push(csv_key(self.task.table, &self.positions, rec, &mut self.key_buf), fp);
+            self.waiting.push((record, line));
+            waiting += 1;
+            if self.lookups.is_full() {
+                self.make_waiting(&recs[..waiting])?;
+                waiting = 0;
             }
         }
+        self.make_waiting(&recs[..waiting])?;
         self.consume_csv_rows()
+    }
+
+    /// Look up the waiting records `recs`, then make those not done with, in file order.
+    fn make_waiting(&mut self, recs: &[csv::ByteRecord]) -> Result<(), Stop> {
+        if recs.is_empty() {
+            return Ok(());
+        }
+        if let Some(r) = self.maker.recognise() {
+            r.look_up(&mut self.lookups, &mut self.tally);
+        }
+        let waiting = std::mem::take(&mut self.waiting);
+        for (i, (rec, &(record, line))) in recs.iter().zip(&waiting).enumerate() {
+            if !self.lookups.done(i) {
+                self.make_csv(record, line, rec, Some(self.lookups.fp(i)))?;
+            }
+        }
+        self.waiting = waiting;
+        self.waiting.clear();
+        self.lookups.clear();
+        Ok(())
+    }
+
+    /// Validate a record and make its row, or set it aside; `fp`: its
+    /// fingerprint when its row may be recognised later.
+    fn make_csv(&mut self, record: u64, line: u64, rec: &csv::ByteRecord, fp: Option<[u8; 16]>) -> Result<(), Stop> {
+        if let Some(ci) = self.positions.iter().position(|&pos| std::str::from_utf8(&rec[pos]).is_err()) {
+            let col = &self.task.table.columns[ci];
+            let err = RowError {
+                column: Some(col.name),
+                reason: "is not valid UTF-8".into(),
+            };
+            return self.quarantine_csv(record, line, rec, &err).map_err(Stop::from);
+        }
+        let positions = &self.positions;
+        let made = self.maker.make(record, line, fp, |ci| {
+            // Valid UTF-8: checked just above.
+            let s = std::str::from_utf8(&rec[positions[ci]]).unwrap_or_default();
+            Raw::Text((!s.is_empty()).then_some(s))
+        });
+        if let Err(err) = made {
+            self.quarantine_csv(record, line, rec, &err)?;
+        }
+        if self.maker.rows_made() >= CSV_ROWS_AT_ONCE {
+            self.consume_csv_rows()?;
+        }
+        Ok(())
     }
 
     fn consume_csv_rows(&mut self) -> Result<(), Stop> {

@@ -1096,3 +1096,73 @@ async fn a_duplicated_key_recognised_in_two_parts_of_a_large_file_is_read_whole(
     let q = query_quarantine(&warm, "employers").await;
     assert_eq!(q.iter().map(|x| x.1).collect::<Vec<_>>(), vec![1, u64::from(n) + 1], "{q:?}");
 }
+
+/// Records are looked up in the base a batch at a time; records that cannot
+/// be looked up (a CSV record with a field missing, a line that is not JSON
+/// or not an object) and records that fail validation fall between
+/// recognised ones: each is quarantined in file order, and the lake is the
+/// one of reading every row whole.
+#[tokio::test]
+async fn bad_records_between_recognised_ones_are_quarantined_in_file_order() {
+    let (warm, cold) = (Fixture::new(), Fixture::new());
+    let n = 40;
+    let companies_2: Vec<String> = (1..=n)
+        .map(|i| match i {
+            8 => company(i).replace(",31,3171,", ",99,3171,"),
+            10 => company(i).rsplit_once(',').unwrap().0.to_string(),
+            30 => company(i).replace(",KECIL,30,", ",KECIL,31,"),
+            _ => company(i),
+        })
+        .collect();
+    let employers_2: String = (1..=n)
+        .map(|i| match i {
+            3 => employer(i, false).replace(r#""registered_workers":3"#, r#""registered_workers":-3"#),
+            5 => r#"{"npp": "#.to_string(),
+            12 => "[1]".to_string(),
+            20 => employer(i, false).replace(r#""registered_workers":20"#, r#""registered_workers":"x""#),
+            33 => employer(i, true).replace(r#""registered_workers": 33"#, r#""registered_workers": 34"#),
+            _ => employer(i, i % 2 == 0),
+        } + "\n")
+        .collect();
+    for f in [&warm, &cold] {
+        let companies_1 = companies_csv(&(1..=n).map(company).collect::<Vec<_>>(), false, "\n");
+        let employers_1: String = (1..=n).map(|i| employer(i, false) + "\n").collect();
+        f.inspection(N1, &[("companies.csv.gz", companies_1.as_str())], Done::Empty);
+        f.insurance(N1, &[("employers.jsonl.gz", employers_1.as_str())], Done::Empty);
+        f.inspection(
+            N2,
+            &[("companies.csv.gz", companies_csv(&companies_2, true, "\n").as_str())],
+            Done::Empty,
+        );
+        f.insurance(N2, &[("employers.jsonl.gz", employers_2.as_str())], Done::Empty);
+    }
+    let now = "2026-12-01T00:00:00Z".parse().unwrap();
+    let mut recognised = Vec::new();
+    for f in [&warm, &cold] {
+        let opts = IngestOptions {
+            to: Some(date(N1)),
+            ..Default::default()
+        };
+        f.ingest_at(now, opts).await;
+        if std::ptr::eq(f, &cold) {
+            std::fs::remove_dir_all(f.work.join("state")).unwrap();
+        }
+        let r = f.ingest().await;
+        for r in r.results.iter().filter(|r| r.night == date(N2)) {
+            let NightOutcome::Ingested { rows_recognised, .. } = &r.outcome else {
+                panic!("{:?}", r.outcome)
+            };
+            recognised.push((r.system.to_string(), *rows_recognised));
+        }
+    }
+    recognised.sort();
+    let expected = |c: u64, e: u64| vec![("inspection".to_string(), c), ("insurance".to_string(), e)];
+    // Warm: all but the bad and changed records (and the fixture's 2 inspectors); cold: none.
+    let mut both = [expected(0, 0), expected(37 + 2, 35)].concat();
+    both.sort();
+    assert_eq!(recognised, both);
+    assert_eq!(warm.lake_files(), cold.lake_files());
+    let records = |q: Vec<(u64, u64, Option<String>, String)>| q.into_iter().map(|x| x.0).collect::<Vec<_>>();
+    assert_eq!(records(query_quarantine(&warm, "companies").await), vec![8, 10]);
+    assert_eq!(records(query_quarantine(&warm, "employers").await), vec![3, 5, 12, 20]);
+}

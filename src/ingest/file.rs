@@ -453,10 +453,11 @@ struct Pass1<'a> {
     /// CSV: the bytes a record's fingerprint is taken of, and its key.
     fp_bytes: Vec<u8>,
     key_buf: String,
-    /// CSV snapshots: the records waiting for their look-up, and their
-    /// record and line numbers.
+    /// CSV snapshots: the keys and fingerprints of the records waiting for
+    /// their look-up, and their record and line numbers (the records
+    /// themselves are in `read_csv`).
     lookups: Lookups,
-    waiting: Vec<(u64, u64)>,
+    waiting_at: Vec<(u64, u64)>,
     /// CSV: rows are made and consumed on this thread.
     maker: RowMaker<'a>,
     rows_read: u64,
@@ -514,7 +515,7 @@ impl<'a> Pass1<'a> {
             fp_bytes: Vec::new(),
             key_buf: String::new(),
             lookups: Lookups::default(),
-            waiting: Vec::with_capacity(LOOKUP_BATCH),
+            waiting_at: Vec::with_capacity(LOOKUP_BATCH),
             rows_read: 0,
             unknown: Vec::new(),
             warnings: Vec::new(),
@@ -560,7 +561,7 @@ impl<'a> Pass1<'a> {
             Err(e) => return Err(self.gzip_error(&e, 0)),
         }
         // Snapshots: records waiting for their key's look-up (see [`Lookups`]), in
-        // `recs[..waiting]`, with their record and line numbers in `self.waiting`.
+        // `recs[..waiting]`, with their record and line numbers in `self.waiting_at`.
         let mut recs = vec![csv::ByteRecord::new(); LOOKUP_BATCH];
         let mut waiting = 0;
         loop {
@@ -595,7 +596,7 @@ impl<'a> Pass1<'a> {
             let fp = r.fingerprint(&self.fp_bytes);
             self.lookups
                 .push(csv_key(self.task.table, &self.positions, rec, &mut self.key_buf), fp);
-            self.waiting.push((record, line));
+            self.waiting_at.push((record, line));
             waiting += 1;
             if self.lookups.is_full() {
                 self.make_waiting(&recs[..waiting])?;
@@ -608,20 +609,21 @@ impl<'a> Pass1<'a> {
 
     /// Look up the waiting records `recs`, then make those not done with, in file order.
     fn make_waiting(&mut self, recs: &[csv::ByteRecord]) -> Result<(), Stop> {
-        if recs.is_empty() {
+        if self.lookups.is_empty() {
             return Ok(());
         }
         if let Some(r) = self.maker.recognise() {
             r.look_up(&mut self.lookups, &mut self.tally);
         }
-        let waiting = std::mem::take(&mut self.waiting);
-        for (i, (rec, &(record, line))) in recs.iter().zip(&waiting).enumerate() {
+        let at = std::mem::take(&mut self.waiting_at);
+        debug_assert_eq!((recs.len(), at.len()), (self.lookups.len(), self.lookups.len()));
+        for (i, (rec, &(record, line))) in recs.iter().zip(&at).enumerate() {
             if !self.lookups.done(i) {
                 self.make_csv(record, line, rec, Some(self.lookups.fp(i)))?;
             }
         }
-        self.waiting = waiting;
-        self.waiting.clear();
+        self.waiting_at = at;
+        self.waiting_at.clear();
         self.lookups.clear();
         Ok(())
     }

@@ -124,6 +124,15 @@ impl Lookups {
         self.fps.len() >= LOOKUP_BATCH
     }
 
+    /// How many records wait.
+    pub fn len(&self) -> usize {
+        self.fps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fps.is_empty()
+    }
+
     fn key(&self, i: usize) -> Option<&str> {
         let (start, end) = self.spans[i]?;
         self.keys.get(start..end)
@@ -134,7 +143,8 @@ impl Lookups {
         self.fps[i]
     }
 
-    /// Whether the `i`-th record is done with (after [`Recognise::look_up`]).
+    /// Whether the `i`-th record is done with (after [`Recognise::look_up`];
+    /// not before).
     pub fn done(&self, i: usize) -> bool {
         self.done.get(i).copied().unwrap_or(false)
     }
@@ -180,7 +190,8 @@ pub struct RowMaker<'a> {
     hashed: Vec<u8>,
     fp_bytes: Vec<u8>,
     key_buf: String,
-    /// JSON Lines: the records of a part waiting for their look-up.
+    /// JSON Lines: the keys and fingerprints of the records of a part
+    /// waiting for their look-up (the records are in `jsonl_lines`).
     lookups: Lookups,
 }
 
@@ -391,6 +402,7 @@ impl<'a> RowMaker<'a> {
         if let Some(r) = &self.recognise {
             r.look_up(&mut self.lookups, &mut out.tally);
         }
+        debug_assert_eq!(waiting.len(), self.lookups.len());
         for (i, rec) in waiting.drain(..).enumerate() {
             if !self.lookups.done(i) {
                 let fp = self.lookups.fp(i);

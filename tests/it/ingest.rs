@@ -1054,6 +1054,26 @@ async fn rows_recognised_as_unchanged_give_the_lake_of_rows_read_whole() {
     assert_eq!(q.len(), 5, "and company 8's bad row: {q:?}");
 }
 
+/// Ingest night N1, then the rest, in two fixtures with the same landing:
+/// `warm` keeps the state N1 left in its work folder, `cold` loses it (so
+/// its later nights recognise nothing). The second run's results, warm first.
+async fn ingest_warm_and_cold(warm: &Fixture, cold: &Fixture) -> Vec<Vec<wasnaker::ingest::NightResult>> {
+    let now = "2026-12-01T00:00:00Z".parse().unwrap();
+    let mut out = Vec::new();
+    for f in [warm, cold] {
+        let opts = IngestOptions {
+            to: Some(date(N1)),
+            ..Default::default()
+        };
+        f.ingest_at(now, opts).await;
+        if std::ptr::eq(f, cold) {
+            std::fs::remove_dir_all(f.work.join("state")).unwrap();
+        }
+        out.push(f.ingest().await.results);
+    }
+    out
+}
+
 /// The two rows of a duplicated key are recognised on different worker
 /// threads (a JSON Lines file of several parts, the rows far apart, either
 /// may be met first): the file is read again and both rows are quarantined
@@ -1069,19 +1089,9 @@ async fn a_duplicated_key_recognised_in_two_parts_of_a_large_file_is_read_whole(
         f.insurance(N1, &[("employers.jsonl.gz", first.as_str())], Done::Empty);
         f.insurance(N2, &[("employers.jsonl.gz", second.as_str())], Done::Empty);
     }
-    let now = "2026-12-01T00:00:00Z".parse().unwrap();
     let mut recognised = Vec::new();
-    for f in [&warm, &cold] {
-        let opts = IngestOptions {
-            to: Some(date(N1)),
-            ..Default::default()
-        };
-        f.ingest_at(now, opts).await;
-        if std::ptr::eq(f, &cold) {
-            std::fs::remove_dir_all(f.work.join("state")).unwrap();
-        }
-        let r = f.ingest().await;
-        let night2 = r.results.iter().find(|r| r.night == date(N2)).unwrap();
+    for results in ingest_warm_and_cold(&warm, &cold).await {
+        let night2 = results.iter().find(|r| r.night == date(N2)).unwrap();
         let NightOutcome::Ingested {
             files, rows_recognised, ..
         } = &night2.outcome
@@ -1136,19 +1146,9 @@ async fn bad_records_between_recognised_ones_are_quarantined_in_file_order() {
         );
         f.insurance(N2, &[("employers.jsonl.gz", employers_2.as_str())], Done::Empty);
     }
-    let now = "2026-12-01T00:00:00Z".parse().unwrap();
     let mut recognised = Vec::new();
-    for f in [&warm, &cold] {
-        let opts = IngestOptions {
-            to: Some(date(N1)),
-            ..Default::default()
-        };
-        f.ingest_at(now, opts).await;
-        if std::ptr::eq(f, &cold) {
-            std::fs::remove_dir_all(f.work.join("state")).unwrap();
-        }
-        let r = f.ingest().await;
-        for r in r.results.iter().filter(|r| r.night == date(N2)) {
+    for results in ingest_warm_and_cold(&warm, &cold).await {
+        for r in results.iter().filter(|r| r.night == date(N2)) {
             let NightOutcome::Ingested { rows_recognised, .. } = &r.outcome else {
                 panic!("{:?}", r.outcome)
             };
@@ -1157,7 +1157,7 @@ async fn bad_records_between_recognised_ones_are_quarantined_in_file_order() {
     }
     recognised.sort();
     let expected = |c: u64, e: u64| vec![("inspection".to_string(), c), ("insurance".to_string(), e)];
-    // Warm: all but the bad and changed records (and the fixture's 2 inspectors); cold: none.
+    // Warm: all but the bad and changed records, plus the fixture's 2 inspectors; cold: none.
     let mut both = [expected(0, 0), expected(37 + 2, 35)].concat();
     both.sort();
     assert_eq!(recognised, both);

@@ -63,13 +63,14 @@ impl<'a> Recognise<'a> {
             lookups.done.resize(n, false);
             return;
         };
+        let mut next = lookups.next;
         for start in (0..n).step_by(LOOKUP_BATCH) {
             let end = n.min(start + LOOKUP_BATCH);
             let mut found: [Option<&RowState>; LOOKUP_BATCH] = [None; LOOKUP_BATCH];
             for (i, slot) in (start..end).zip(found.iter_mut()) {
                 *slot = lookups
                     .key(i)
-                    .and_then(|key| self.base.get(key.as_bytes()))
+                    .and_then(|key| find_in_order(self.base, key, &mut next))
                     .filter(|row| row.fp.as_ref() == Some(&lookups.fps[i]));
             }
             for (i, row) in (start..end).zip(found) {
@@ -86,7 +87,25 @@ impl<'a> Recognise<'a> {
                 lookups.done.push(done);
             }
         }
+        lookups.next = next;
     }
+}
+
+/// The base row of `key`. The keys of a snapshot file mostly come in the
+/// order of the file its base was made of, the order of the base: the
+/// entity after the previous record's (`next`, its position) is compared
+/// first, a read in order that the processor prefetches, and the key is
+/// looked up by its hash only when it is not that one.
+fn find_in_order<'s>(base: &'s SnapshotState, key: &str, next: &mut usize) -> Option<&'s RowState> {
+    if let Some((k, row)) = base.get_index(*next)
+        && k.as_bytes() == key.as_bytes()
+    {
+        *next += 1;
+        return Some(row);
+    }
+    let (at, _, row) = base.get_full(key.as_bytes())?;
+    *next = at + 1;
+    Some(row)
 }
 
 /// How many records [`Recognise::look_up`] looks up at once (more did
@@ -108,6 +127,9 @@ pub struct Lookups {
     fps: Vec<[u8; 16]>,
     /// Per record, after a look-up: whether it is done with.
     done: Vec<bool>,
+    /// The base's position after the last key found (see [`find_in_order`]); kept
+    /// from one batch to the next.
+    next: usize,
 }
 
 impl Lookups {
@@ -592,4 +614,29 @@ fn json_error_position(e: &serde_json::Error) -> String {
         serde_json::error::Category::Io => "read error",
     };
     format!("{kind} at column {}", e.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::state::Key;
+
+    /// Keys in the base's order, out of it, missing, and again from the
+    /// start: each is found as by its hash, and `next` is the position
+    /// after the key found (unchanged for a key not in the base).
+    #[test]
+    fn keys_are_found_in_the_base_order_first_then_by_hash() {
+        let mut base = SnapshotState::default();
+        for (i, k) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
+            base.insert(Key::from(k), RowState::new([i as u8; 16], None));
+        }
+        let mut next = 0;
+        let found: Vec<(Option<u8>, usize)> = ["a", "b", "d", "c", "x", "d", "e", "a", "b"]
+            .into_iter()
+            .map(|k| (find_in_order(&base, k, &mut next).map(|r| r.hash[0]), next))
+            .collect();
+        let expected = [(0, 1), (1, 2), (3, 4), (2, 3), (9, 3), (3, 4), (4, 5), (0, 1), (1, 2)];
+        let expected: Vec<(Option<u8>, usize)> = expected.into_iter().map(|(h, n)| ((h < 9).then_some(h), n)).collect();
+        assert_eq!(found, expected);
+    }
 }

@@ -4,12 +4,16 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Snapshot state: key → row of every entity of the base snapshot.
+/// Snapshot state: key → row of every entity of the base snapshot, in the
+/// order the entities came in the file it was made of (then new keys at
+/// the end, and a removed key's place taken by the last key): a file that
+/// lists its keys in the same order as the night before reads the state
+/// in order (see [`super::rows::Recognise::look_up`]).
 /// The per-row key maps use foldhash, randomly seeded per map (SipHash was a
 /// tenth of the ingest's time; keys come from deliveries, so the seed stays
 /// random).
 /// Looked up by the key's bytes (`state.get(key.as_bytes())`).
-pub type SnapshotState = foldhash::HashMap<Key, RowState>;
+pub type SnapshotState = indexmap::IndexMap<Key, RowState, foldhash::fast::RandomState>;
 pub type KeySet = foldhash::HashSet<String>;
 
 /// An entity's key in a [`SnapshotState`]: up to 22 bytes (every key of the
@@ -98,7 +102,7 @@ impl StateChanges {
     /// Turn the base (in place) into the new snapshot.
     pub fn apply(self, state: &mut SnapshotState) {
         for k in &self.removed {
-            state.remove(k.as_bytes());
+            state.swap_remove(k.as_bytes());
         }
         for (k, row) in self.upserts {
             state.insert(k, row);

@@ -120,7 +120,7 @@ pub async fn snapshot_state(
             for i in 0..batch.num_rows() {
                 let k = keys.value(i);
                 if ops.value(i) == "D" {
-                    state.remove(k.as_bytes());
+                    state.swap_remove(k.as_bytes());
                 } else {
                     let mut hash = [0u8; 16];
                     hash.copy_from_slice(hashes.value(i));

@@ -635,8 +635,17 @@ mod tests {
             .into_iter()
             .map(|k| (find_in_order(&base, k, &mut next).map(|r| r.hash[0]), next))
             .collect();
-        let expected = [(0, 1), (1, 2), (3, 4), (2, 3), (9, 3), (3, 4), (4, 5), (0, 1), (1, 2)];
-        let expected: Vec<(Option<u8>, usize)> = expected.into_iter().map(|(h, n)| ((h < 9).then_some(h), n)).collect();
+        let expected = [
+            (Some(0), 1),
+            (Some(1), 2),
+            (Some(3), 4),
+            (Some(2), 3),
+            (None, 3),
+            (Some(3), 4),
+            (Some(4), 5),
+            (Some(0), 1),
+            (Some(1), 2),
+        ];
         assert_eq!(found, expected);
     }
 }

@@ -561,10 +561,10 @@ impl<'a> Pass1<'a> {
             Err(e) => return Err(self.gzip_error(&e, 0)),
         }
         // Snapshots: records waiting for their key's look-up (see [`Lookups`]), in
-        // `recs[..waiting]`, with their record and line numbers in `self.waiting_at`.
+        // `recs[..self.waiting_at.len()]`, with their record and line numbers in `self.waiting_at`.
         let mut recs = vec![csv::ByteRecord::new(); LOOKUP_BATCH];
-        let mut waiting = 0;
         loop {
+            let waiting = self.waiting_at.len();
             let rec = &mut recs[waiting];
             match rdr.read_byte_record(rec) {
                 Ok(true) => {}
@@ -579,7 +579,6 @@ impl<'a> Pass1<'a> {
                 // After the records before it, in file order.
                 self.make_waiting(&recs[..waiting])?;
                 self.quarantine_csv(record, line, &recs[waiting], &err)?;
-                waiting = 0;
                 continue;
             }
             // The fingerprint covers the contract columns' fields, in contract
@@ -597,12 +596,11 @@ impl<'a> Pass1<'a> {
             self.lookups
                 .push(csv_key(self.task.table, &self.positions, rec, &mut self.key_buf), fp);
             self.waiting_at.push((record, line));
-            waiting += 1;
             if self.lookups.is_full() {
-                self.make_waiting(&recs[..waiting])?;
-                waiting = 0;
+                self.make_waiting(&recs[..=waiting])?;
             }
         }
+        let waiting = self.waiting_at.len();
         self.make_waiting(&recs[..waiting])?;
         self.consume_csv_rows()
     }
